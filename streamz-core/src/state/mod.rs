@@ -1,0 +1,73 @@
+//! State stores: key-value, window and session stores, and their backends.
+//!
+//! Stores are typed and ordered by the bytes of their serialized keys (as Kafka Streams'
+//! stores are), so every backend iterates in the same order.
+
+use std::any::Any;
+use std::fmt;
+
+use crate::time::{Timestamp, Window};
+
+/// What every store is.
+pub trait StateStore: Send + fmt::Debug + 'static {
+    /// The store's name.
+    fn name(&self) -> &str;
+    /// Makes buffered writes durable (a no-op for in-memory stores).
+    fn flush(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
+    /// The store as `Any`, for typed access through the erased topology.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A store of one value per key.
+pub trait KeyValueStore<K, V>: StateStore {
+    /// The value of `key`.
+    fn get(&self, key: &K) -> Option<V>;
+    /// Sets the value of `key`.
+    fn put(&mut self, key: &K, value: V);
+    /// Removes `key`, returning its value.
+    fn delete(&mut self, key: &K) -> Option<V>;
+    /// All entries with `from <= key <= to` in key-byte order.
+    fn range(&self, from: &K, to: &K) -> Box<dyn Iterator<Item = (K, V)> + '_>;
+    /// All entries in key-byte order.
+    fn all(&self) -> Box<dyn Iterator<Item = (K, V)> + '_>;
+    /// The number of entries (exact for in-memory stores).
+    fn approximate_len(&self) -> usize;
+}
+
+/// A store of values per key and window start, with a retention period.
+///
+/// Entries whose window start is older than `observed_stream_time - retention` (the largest
+/// timestamp put so far minus retention) are expired; whole time segments are dropped.
+pub trait WindowStore<K, V>: StateStore {
+    /// Stores `value` for `key` in the window starting at `start`. With duplicates retained
+    /// (stream-stream join buffers), every put adds an entry; otherwise it replaces.
+    /// A put for an expired window is ignored.
+    fn put(&mut self, key: &K, start: Timestamp, value: V);
+    /// The value of `key` in the window starting at `start`.
+    fn fetch(&self, key: &K, start: Timestamp) -> Option<V>;
+    /// Entries of `key` with `from <= start <= to`, by ascending start (then insertion order).
+    fn fetch_range(&self, key: &K, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, V)>;
+    /// Entries of all keys with `from <= start <= to`, by key bytes then start.
+    fn fetch_all(&self, from: Timestamp, to: Timestamp) -> Vec<(K, Timestamp, V)>;
+    /// Removes the entry of `key` at `start` (all of them, with duplicates retained).
+    fn remove(&mut self, key: &K, start: Timestamp);
+    /// The retention period in milliseconds.
+    fn retention_ms(&self) -> i64;
+}
+
+/// A store of sessions per key.
+pub trait SessionStore<K, V>: StateStore {
+    /// Sessions of `key` with `end >= earliest_end` and `start <= latest_start`, ordered by
+    /// `(end, start)`.
+    fn find_sessions(&self, key: &K, earliest_end: Timestamp, latest_start: Timestamp) -> Vec<(Window, V)>;
+    /// Stores a session.
+    fn put(&mut self, key: &K, window: Window, value: V);
+    /// Removes a session.
+    fn remove(&mut self, key: &K, window: Window);
+    /// All sessions of `key`, ordered by `(end, start)`.
+    fn fetch(&self, key: &K) -> Vec<(Window, V)>;
+    /// The retention period in milliseconds.
+    fn retention_ms(&self) -> i64;
+}
