@@ -40,7 +40,10 @@ pub trait Serde<T>: Send + Sync + 'static {
 pub type SerdeRef<T> = Arc<dyn Serde<T>>;
 
 /// Encodes `value` into fresh bytes; `None` for a null value.
-pub fn to_bytes<T: 'static>(serde: &dyn Serde<T>, value: &T) -> Result<Option<Vec<u8>>, SerdeError> {
+pub fn to_bytes<T: 'static>(
+    serde: &dyn Serde<T>,
+    value: &T,
+) -> Result<Option<Vec<u8>>, SerdeError> {
     let mut out = Vec::new();
     Ok(serde.serialize(value, &mut out)?.then_some(out))
 }
