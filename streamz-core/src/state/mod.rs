@@ -8,6 +8,13 @@ use std::fmt;
 
 use crate::time::{Timestamp, Window};
 
+mod key_buf;
+mod memory_kv;
+#[cfg(test)]
+mod test_serdes;
+
+pub use memory_kv::InMemoryKeyValueStore;
+
 /// What every store is.
 pub trait StateStore: Send + fmt::Debug + 'static {
     /// The store's name.
