@@ -10,10 +10,15 @@ use crate::time::{Timestamp, Window};
 
 mod key_buf;
 mod memory_kv;
+mod memory_session;
+mod memory_window;
+mod segments;
 #[cfg(test)]
 mod test_serdes;
 
 pub use memory_kv::InMemoryKeyValueStore;
+pub use memory_session::InMemorySessionStore;
+pub use memory_window::InMemoryWindowStore;
 
 /// What every store is.
 pub trait StateStore: Send + fmt::Debug + 'static {
@@ -45,8 +50,9 @@ pub trait KeyValueStore<K, V>: StateStore {
 
 /// A store of values per key and window start, with a retention period.
 ///
-/// Entries whose window start is older than `observed_stream_time - retention` (the largest
-/// timestamp put so far minus retention) are expired; whole time segments are dropped.
+/// The store's observed stream time is the largest window start put so far. An entry is
+/// expired when `start <= observed_stream_time - retention`: puts of expired entries are
+/// ignored, fetches never return them, and whole time segments of them are dropped.
 pub trait WindowStore<K, V>: StateStore {
     /// Stores `value` for `key` in the window starting at `start`. With duplicates retained
     /// (stream-stream join buffers), every put adds an entry; otherwise it replaces.
@@ -64,7 +70,11 @@ pub trait WindowStore<K, V>: StateStore {
     fn retention_ms(&self) -> i64;
 }
 
-/// A store of sessions per key.
+/// A store of sessions per key, with a retention period.
+///
+/// The store's observed stream time is the largest session end put so far. A session is
+/// expired when `end < observed_stream_time - retention`: puts of expired sessions are
+/// ignored, finds never return them, and whole time segments of them are dropped.
 pub trait SessionStore<K, V>: StateStore {
     /// Sessions of `key` with `end >= earliest_end` and `start <= latest_start`, ordered by
     /// `(end, start)`.
