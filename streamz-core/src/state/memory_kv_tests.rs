@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::state::key_value_store;
 use crate::state::test_serdes::{s, u64_be, utf8, NullableUtf8};
 
 fn store() -> InMemoryKeyValueStore<String, u64> {
@@ -106,6 +107,18 @@ fn null_key_panics() {
         std::sync::Arc::new(NullableUtf8),
     );
     kv.put(&None, 1);
+}
+
+#[test]
+fn store_is_send_and_usable_as_trait_object() {
+    fn assert_send<T: Send>(_: &T) {}
+    let kv = key_value_store::<String, u64>("t", utf8(), crate::state::StoreBackend::InMemory);
+    assert_send(&kv);
+    assert!(kv
+        .as_any()
+        .downcast_ref::<InMemoryKeyValueStore<String, u64>>()
+        .is_some());
+    assert!(format!("{kv:?}").contains("InMemoryKeyValueStore"));
 }
 
 #[derive(Clone, Debug)]

@@ -95,6 +95,19 @@ fn expired_segments_are_dropped() {
     );
 }
 
+#[test]
+fn factory_builds_a_session_store() {
+    let mut ss = crate::state::session_store::<String, u64>(
+        "f",
+        utf8(),
+        Duration::from_secs(5),
+        crate::state::StoreBackend::InMemory,
+    );
+    ss.put(&s("a"), w(0, 1), 1);
+    assert_eq!(ss.fetch(&s("a")), [(w(0, 1), 1)]);
+    assert_eq!((ss.name(), ss.retention_ms()), ("f", 5_000));
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Put(String, Window, u64),

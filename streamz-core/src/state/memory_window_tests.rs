@@ -149,6 +149,28 @@ fn remove_frees_segments() {
     assert_eq!(w.len(), 1);
 }
 
+#[test]
+fn factory_builds_a_window_store() {
+    let mut w = crate::state::window_store::<String, u64>(
+        "f",
+        utf8(),
+        MIN,
+        Duration::from_secs(10),
+        true,
+        crate::state::StoreBackend::InMemory,
+    );
+    w.put(&s("a"), ts(1), 1);
+    w.put(&s("a"), ts(1), 1);
+    assert_eq!(w.fetch_range(&s("a"), ts(0), ts(1)).len(), 2);
+    assert_eq!(w.retention_ms(), 60_000);
+    let inner = w
+        .as_any()
+        .downcast_ref::<InMemoryWindowStore<String, u64>>()
+        .unwrap();
+    assert_eq!(inner.window_size_ms(), 10_000);
+    assert!(inner.retains_duplicates());
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Put(String, i64, u64),

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::time::{Timestamp, Window};
 
+mod backend;
 mod key_buf;
 mod memory_kv;
 mod memory_session;
@@ -16,6 +17,7 @@ mod segments;
 #[cfg(test)]
 mod test_serdes;
 
+pub use backend::{key_value_store, session_store, window_store, StoreBackend};
 pub use memory_kv::InMemoryKeyValueStore;
 pub use memory_session::InMemorySessionStore;
 pub use memory_window::InMemoryWindowStore;
