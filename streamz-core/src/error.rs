@@ -74,7 +74,11 @@ pub struct RecordPosition {
 
 impl fmt::Display for RecordPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "topic `{}` partition {} offset {}", self.topic, self.partition, self.offset)
+        write!(
+            f,
+            "topic `{}` partition {} offset {}",
+            self.topic, self.partition, self.offset
+        )
     }
 }
 
@@ -91,7 +95,10 @@ pub struct SerdeError {
 impl SerdeError {
     /// A failure of `codec` with `message`.
     pub fn new(codec: &'static str, message: impl Into<String>) -> Self {
-        SerdeError { codec, message: message.into() }
+        SerdeError {
+            codec,
+            message: message.into(),
+        }
     }
 }
 
@@ -184,7 +191,13 @@ pub enum StreamsError {
 impl StreamsError {
     /// Whether the operation may succeed when retried.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, StreamsError::Kafka { retriable: true, .. })
+        matches!(
+            self,
+            StreamsError::Kafka {
+                retriable: true,
+                ..
+            }
+        )
     }
 }
 

@@ -24,22 +24,42 @@ pub struct Record<K, V> {
 impl<K, V> Record<K, V> {
     /// A record with no headers.
     pub fn new(key: K, value: V, timestamp: impl Into<Timestamp>) -> Self {
-        Record { key, value, timestamp: timestamp.into(), headers: Headers::new() }
+        Record {
+            key,
+            value,
+            timestamp: timestamp.into(),
+            headers: Headers::new(),
+        }
     }
 
     /// The same record with another key and value (timestamp and headers kept).
     pub fn with<K2, V2>(self, key: K2, value: V2) -> Record<K2, V2> {
-        Record { key, value, timestamp: self.timestamp, headers: self.headers }
+        Record {
+            key,
+            value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
     }
 
     /// The same record with another value.
     pub fn with_value<V2>(self, value: V2) -> Record<K, V2> {
-        Record { key: self.key, value, timestamp: self.timestamp, headers: self.headers }
+        Record {
+            key: self.key,
+            value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
     }
 
     /// The same record with another key.
     pub fn with_key<K2>(self, key: K2) -> Record<K2, V> {
-        Record { key, value: self.value, timestamp: self.timestamp, headers: self.headers }
+        Record {
+            key,
+            value: self.value,
+            timestamp: self.timestamp,
+            headers: self.headers,
+        }
     }
 
     /// The same record with another timestamp.

@@ -107,7 +107,10 @@ pub struct Window {
 impl Window {
     /// A window from `start` to `end` (in milliseconds).
     pub const fn new(start: i64, end: i64) -> Self {
-        Window { start: Timestamp(start), end: Timestamp(end) }
+        Window {
+            start: Timestamp(start),
+            end: Timestamp(end),
+        }
     }
 }
 
@@ -125,6 +128,9 @@ pub struct Windowed<K> {
 impl<K> Windowed<K> {
     /// `key` in the window from `start` to `end` (milliseconds).
     pub fn new(key: K, start: i64, end: i64) -> Self {
-        Windowed { key, window: Window::new(start, end) }
+        Windowed {
+            key,
+            window: Window::new(start, end),
+        }
     }
 }
