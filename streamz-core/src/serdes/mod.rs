@@ -35,6 +35,7 @@ mod number;
 mod option;
 mod scalar;
 mod string;
+mod timestamp;
 mod tuple;
 mod windowed;
 
@@ -126,6 +127,38 @@ pub fn require_bytes<'a, T: ?Sized>(
             ),
         )
     })
+}
+
+/// A type that a field marked `#[streamz(timestamp)]` (in `#[derive(Data)]`) may have: the
+/// event time in milliseconds, as `i64` or [`Timestamp`].
+///
+/// # Examples
+///
+/// ```
+/// use streamz_core::serdes::EventTimeField;
+/// use streamz_core::Timestamp;
+///
+/// assert_eq!(5i64.event_time(), Timestamp::from_millis(5));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a `#[streamz(timestamp)]` field must be an `i64` or a `Timestamp`, not `{Self}`",
+    label = "the event time must be `i64` milliseconds or a `Timestamp`"
+)]
+pub trait EventTimeField {
+    /// The field's value as a timestamp.
+    fn event_time(&self) -> Timestamp;
+}
+
+impl EventTimeField for i64 {
+    fn event_time(&self) -> Timestamp {
+        Timestamp::from_millis(*self)
+    }
+}
+
+impl EventTimeField for Timestamp {
+    fn event_time(&self) -> Timestamp {
+        *self
+    }
 }
 
 /// `alloc::vec::Vec<my_app::Trade>` → `Vec<Trade>`: the last segment of every path.
