@@ -1,1 +1,3 @@
+//! The benchmark harness of streamz.
+
 fn main() {}
