@@ -44,10 +44,7 @@ fn round_trip<T: Data + PartialEq>(value: &T) -> anyhow::Result<Vec<u8>> {
 
 #[test]
 fn json_is_the_default_codec() -> anyhow::Result<()> {
-    let trade = Trade {
-        player: "ann".into(),
-        amount: -5,
-    };
+    let trade = Trade { player: "ann".into(), amount: -5 };
     assert_eq!(Trade::default_serde().name(), "json");
     assert_eq!(round_trip(&trade)?, br#"{"player":"ann","amount":-5}"#);
     assert_eq!(trade.event_time(), None);
@@ -65,10 +62,7 @@ fn json_errors_name_the_codec() {
 
 #[test]
 fn bincode_codec_matches_bincode_bytes() -> anyhow::Result<()> {
-    let alert = Alert::Suspicious {
-        player: "bo".into(),
-        score: 7,
-    };
+    let alert = Alert::Suspicious { player: "bo".into(), score: 7 };
     assert_eq!(Alert::default_serde().name(), "bincode");
     let bytes = round_trip(&alert)?;
     assert_eq!(bytes[..4], [0, 0, 0, 0], "variant index, u32 little-endian");
@@ -78,10 +72,7 @@ fn bincode_codec_matches_bincode_bytes() -> anyhow::Result<()> {
 
 #[test]
 fn timestamp_field_is_the_event_time() -> anyhow::Result<()> {
-    let tick = Tick {
-        at: Timestamp::from_millis(1_500),
-        price: 2.5,
-    };
+    let tick = Tick { at: Timestamp::from_millis(1_500), price: 2.5 };
     assert_eq!(tick.event_time(), Some(Timestamp::from_millis(1_500)));
     assert_eq!(round_trip(&tick)?, br#"{"at":1500,"price":2.5}"#);
     let reading = Reading("cpu".into(), 42);
@@ -92,27 +83,11 @@ fn timestamp_field_is_the_event_time() -> anyhow::Result<()> {
 
 #[test]
 fn derived_types_compose() -> anyhow::Result<()> {
-    round_trip(&Pair {
-        left: 1u8,
-        right: 2,
-    })?;
-    round_trip(&Some(Trade {
-        player: "x".into(),
-        amount: 1,
-    }))?;
-    let key = streamz::Windowed::new(
-        Trade {
-            player: "y".into(),
-            amount: 0,
-        },
-        0,
-        60_000,
-    );
+    round_trip(&Pair { left: 1u8, right: 2 })?;
+    round_trip(&Some(Trade { player: "x".into(), amount: 1 }))?;
+    let key = streamz::Windowed::new(Trade { player: "y".into(), amount: 0 }, 0, 60_000);
     round_trip(&(key, Alert::Cleared))?;
-    let tick = Some(Tick {
-        at: Timestamp::from_millis(9),
-        price: 0.0,
-    });
+    let tick = Some(Tick { at: Timestamp::from_millis(9), price: 0.0 });
     assert_eq!(tick.event_time(), Some(Timestamp::from_millis(9)));
     Ok(())
 }

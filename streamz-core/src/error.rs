@@ -1,10 +1,11 @@
 //! Errors: [`TopologyError`] for a topology that cannot work, [`StreamsError`] at run time.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A topology that cannot work, reported when it is built (or when a driver or application
 /// is created for it), before any record is processed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TopologyError {
     /// Two operators, stores or internal topics share a name.
@@ -24,9 +25,7 @@ pub enum TopologyError {
         reason: String,
     },
     /// Inputs that must be co-partitioned have different partition counts.
-    #[error(
-        "topics {topics:?} must be co-partitioned for `{operator}` but have partition counts {counts:?}"
-    )]
+    #[error("topics {topics:?} must be co-partitioned for `{operator}` but have partition counts {counts:?}")]
     NotCoPartitioned {
         /// The operator that needs co-partitioned inputs.
         operator: String,
@@ -62,23 +61,25 @@ pub enum TopologyError {
 }
 
 /// Where a record came from: topic, partition, offset.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordPosition {
     /// The topic.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The offset.
     pub offset: i64,
 }
 
+impl Default for RecordPosition {
+    fn default() -> Self {
+        RecordPosition { topic: Arc::from(""), partition: -1, offset: -1 }
+    }
+}
+
 impl fmt::Display for RecordPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "topic `{}` partition {} offset {}",
-            self.topic, self.partition, self.offset
-        )
+        write!(f, "topic `{}` partition {} offset {}", self.topic, self.partition, self.offset)
     }
 }
 
@@ -95,10 +96,7 @@ pub struct SerdeError {
 impl SerdeError {
     /// A failure of `codec` with `message`.
     pub fn new(codec: &'static str, message: impl Into<String>) -> Self {
-        SerdeError {
-            codec,
-            message: message.into(),
-        }
+        SerdeError { codec, message: message.into() }
     }
 }
 
@@ -191,13 +189,7 @@ pub enum StreamsError {
 impl StreamsError {
     /// Whether the operation may succeed when retried.
     pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            StreamsError::Kafka {
-                retriable: true,
-                ..
-            }
-        )
+        matches!(self, StreamsError::Kafka { retriable: true, .. })
     }
 }
 

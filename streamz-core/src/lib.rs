@@ -2,13 +2,31 @@
 //!
 //! See the `streamz` crate for the guide.
 
+pub mod dsl;
 pub mod error;
+pub mod processor;
 pub mod record;
 pub mod serdes;
 pub mod state;
+pub mod task;
+pub mod testing;
 pub mod time;
+pub mod topology;
 
 pub use error::{Result, StreamsError, TopologyError};
-pub use record::{Change, Headers, RawRecord, Record};
+pub use record::{Change, Headers, RawRecord, Record, Timestamped};
 pub use serdes::{Data, Serde, SerdeRef};
 pub use time::{Timestamp, Window, Windowed};
+
+/// The names most topologies need: `use streamz::prelude::*;`.
+pub mod prelude {
+    pub use crate::dsl::{
+        Consumed, GlobalTable, Grouped, GroupedStream, JoinWindows, Materialized, Named, Produced, Repartitioned,
+        SessionWindows, SlidingWindows, Stream, StreamsBuilder, Table, TimeWindows, TimestampExtractor,
+    };
+    pub use crate::record::{Change, Record};
+    pub use crate::serdes::{Bincode, Data, Json};
+    pub use crate::testing::{DriverConfig, TopologyTestDriver};
+    pub use crate::time::{Timestamp, Window, Windowed};
+    pub use crate::{StreamsError, TopologyError};
+}

@@ -1,5 +1,7 @@
 //! Records as they travel between operators, and as raw bytes at topic boundaries.
 
+use std::sync::Arc;
+
 use crate::time::Timestamp;
 
 /// Record headers: name and optional value bytes, in order.
@@ -24,42 +26,22 @@ pub struct Record<K, V> {
 impl<K, V> Record<K, V> {
     /// A record with no headers.
     pub fn new(key: K, value: V, timestamp: impl Into<Timestamp>) -> Self {
-        Record {
-            key,
-            value,
-            timestamp: timestamp.into(),
-            headers: Headers::new(),
-        }
+        Record { key, value, timestamp: timestamp.into(), headers: Headers::new() }
     }
 
     /// The same record with another key and value (timestamp and headers kept).
     pub fn with<K2, V2>(self, key: K2, value: V2) -> Record<K2, V2> {
-        Record {
-            key,
-            value,
-            timestamp: self.timestamp,
-            headers: self.headers,
-        }
+        Record { key, value, timestamp: self.timestamp, headers: self.headers }
     }
 
     /// The same record with another value.
     pub fn with_value<V2>(self, value: V2) -> Record<K, V2> {
-        Record {
-            key: self.key,
-            value,
-            timestamp: self.timestamp,
-            headers: self.headers,
-        }
+        Record { key: self.key, value, timestamp: self.timestamp, headers: self.headers }
     }
 
     /// The same record with another key.
     pub fn with_key<K2>(self, key: K2) -> Record<K2, V> {
-        Record {
-            key,
-            value: self.value,
-            timestamp: self.timestamp,
-            headers: self.headers,
-        }
+        Record { key, value: self.value, timestamp: self.timestamp, headers: self.headers }
     }
 
     /// The same record with another timestamp.
@@ -91,7 +73,7 @@ impl<V> Change<V> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawRecord {
     /// The topic.
-    pub topic: String,
+    pub topic: Arc<str>,
     /// The partition.
     pub partition: i32,
     /// The offset (for records read from a topic; -1 before they are written).
@@ -104,4 +86,20 @@ pub struct RawRecord {
     pub value: Option<Vec<u8>>,
     /// Headers.
     pub headers: Headers,
+}
+
+/// A value with the timestamp of its last update, as aggregations and tables store them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timestamped<V> {
+    /// The value.
+    pub value: V,
+    /// When it was last updated (event time).
+    pub timestamp: Timestamp,
+}
+
+impl<V> Timestamped<V> {
+    /// `value` at `timestamp`.
+    pub fn new(value: V, timestamp: Timestamp) -> Self {
+        Timestamped { value, timestamp }
+    }
 }

@@ -39,9 +39,7 @@ impl Timestamp {
 
     /// The current wall-clock time.
     pub fn now() -> Self {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Timestamp(since.as_millis() as i64)
     }
 
@@ -107,10 +105,7 @@ pub struct Window {
 impl Window {
     /// A window from `start` to `end` (in milliseconds).
     pub const fn new(start: i64, end: i64) -> Self {
-        Window {
-            start: Timestamp(start),
-            end: Timestamp(end),
-        }
+        Window { start: Timestamp(start), end: Timestamp(end) }
     }
 }
 
@@ -128,9 +123,6 @@ pub struct Windowed<K> {
 impl<K> Windowed<K> {
     /// `key` in the window from `start` to `end` (milliseconds).
     pub fn new(key: K, start: i64, end: i64) -> Self {
-        Windowed {
-            key,
-            window: Window::new(start, end),
-        }
+        Windowed { key, window: Window::new(start, end) }
     }
 }

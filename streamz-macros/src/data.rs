@@ -44,9 +44,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 + ::core::marker::Sync
                 + 'static
         ));
-        where_clause
-            .predicates
-            .push(parse_quote!(#serde<Self>: ::streamz::serdes::Serde<Self>));
+        where_clause.predicates.push(parse_quote!(#serde<Self>: ::streamz::serdes::Serde<Self>));
     }
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let name = &input.ident;
@@ -72,8 +70,7 @@ fn type_codec(attrs: &[Attribute]) -> syn::Result<Codec> {
                     "json" => Codec::Json,
                     "bincode" => Codec::Bincode,
                     other => {
-                        let message =
-                            format!("unknown codec `{other}`: expected \"json\" or \"bincode\"");
+                        let message = format!("unknown codec `{other}`: expected \"json\" or \"bincode\"");
                         return Err(syn::Error::new(value.span(), message));
                     }
                 };
@@ -138,10 +135,7 @@ fn event_time((member, ty): (Member, &syn::Type)) -> TokenStream {
 
 fn reject_attrs(attrs: &[Attribute], place: &str) -> syn::Result<()> {
     match streamz_attrs(attrs).next() {
-        Some(attr) => Err(syn::Error::new_spanned(
-            attr,
-            format!("streamz attributes are not supported {place}"),
-        )),
+        Some(attr) => Err(syn::Error::new_spanned(attr, format!("streamz attributes are not supported {place}"))),
         None => Ok(()),
     }
 }

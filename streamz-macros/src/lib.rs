@@ -57,7 +57,5 @@ mod data;
 #[proc_macro_derive(Data, attributes(streamz))]
 pub fn derive_data(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    data::expand(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    data::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -65,9 +65,7 @@ impl<T> fmt::Debug for BincodeSerde<T> {
 
 /// The options of `bincode::serialize`, plus strict decoding.
 fn options() -> impl Options {
-    ::bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .reject_trailing_bytes()
+    ::bincode::DefaultOptions::new().with_fixint_encoding().reject_trailing_bytes()
 }
 
 fn error(e: ::bincode::Error) -> SerdeError {
@@ -88,10 +86,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for BincodeSerde<T> {
         let bytes = require_bytes::<T>(CODEC, bytes)?;
         // The limit makes a corrupt length prefix fail instead of allocating.
         let limit = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        options()
-            .with_limit(limit)
-            .deserialize(bytes)
-            .map_err(error)
+        options().with_limit(limit).deserialize(bytes).map_err(error)
     }
 }
 
@@ -108,9 +103,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for BincodeSerde<T> {
 /// let bytes = to_bytes(&*Bincode::default_serde(), &Bincode(1u32)).unwrap().unwrap();
 /// assert_eq!(bytes, [1, 0, 0, 0]);
 /// ```
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Bincode<T>(pub T);
 
@@ -162,12 +155,7 @@ mod tests {
     #[test]
     fn round_trips_and_matches_bincode_serialize() {
         let serde = BincodeSerde::<Event>::new();
-        for event in [
-            Event::Login {
-                player: "bo".into(),
-            },
-            Event::Trade(9, vec![1, 2]),
-        ] {
+        for event in [Event::Login { player: "bo".into() }, Event::Trade(9, vec![1, 2])] {
             let mut buf = Vec::new();
             assert!(serde.serialize(&event, &mut buf).unwrap());
             assert_eq!(buf, ::bincode::serialize(&event).unwrap());
@@ -179,28 +167,17 @@ mod tests {
     fn bad_input_is_an_error_naming_bincode() {
         let serde = BincodeSerde::<Event>::new();
         let err = serde.deserialize(Some(&[7, 0, 0, 0])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "bincode: invalid value: integer `7`, expected variant index 0 <= i < 2"
-        );
+        assert_eq!(err.to_string(), "bincode: invalid value: integer `7`, expected variant index 0 <= i < 2");
         // A string claiming 2^60 bytes must fail, not allocate.
         let mut huge = vec![0, 0, 0, 0];
         huge.extend_from_slice(&(1u64 << 60).to_le_bytes());
         assert!(serde.deserialize(Some(&huge)).is_err());
-        let err = BincodeSerde::<u8>::new()
-            .deserialize(Some(&[1, 2]))
-            .unwrap_err();
+        let err = BincodeSerde::<u8>::new().deserialize(Some(&[1, 2])).unwrap_err();
         assert!(err.to_string().starts_with("bincode: "), "{err}");
     }
 
     #[test]
     fn null_is_an_error() {
-        assert_eq!(
-            BincodeSerde::<u8>::new()
-                .deserialize(None)
-                .unwrap_err()
-                .codec,
-            "bincode"
-        );
+        assert_eq!(BincodeSerde::<u8>::new().deserialize(None).unwrap_err().codec, "bincode");
     }
 }

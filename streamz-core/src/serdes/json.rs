@@ -66,8 +66,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for JsonSerde<T> {
     }
 
     fn serialize(&self, value: &T, out: &mut Vec<u8>) -> Result<bool, SerdeError> {
-        serde_json::to_writer(&mut *out, value)
-            .map_err(|e| SerdeError::new(CODEC, e.to_string()))?;
+        serde_json::to_writer(&mut *out, value).map_err(|e| SerdeError::new(CODEC, e.to_string()))?;
         Ok(true)
     }
 
@@ -93,9 +92,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for JsonSerde<T> {
 /// assert_eq!(bytes, br#"{"a":1}"#);
 /// assert_eq!(counts["a"], 1);
 /// ```
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Json<T>(pub T);
 
@@ -147,10 +144,7 @@ mod tests {
 
     #[test]
     fn round_trips_a_struct() {
-        let trade = Json(Trade {
-            player: "ann".into(),
-            amount: -3,
-        });
+        let trade = Json(Trade { player: "ann".into(), amount: -3 });
         let bytes = to_bytes(&*Json::default_serde(), &trade).unwrap().unwrap();
         assert_eq!(bytes, br#"{"player":"ann","amount":-3}"#);
         let back: Json<Trade> = JsonSerde::new().deserialize(Some(&bytes)).unwrap();
@@ -161,15 +155,9 @@ mod tests {
     fn bad_input_is_an_error_naming_json() {
         let serde = JsonSerde::<Trade>::new();
         let err = serde.deserialize(Some(b"")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "json: EOF while parsing a value at line 1 column 0"
-        );
+        assert_eq!(err.to_string(), "json: EOF while parsing a value at line 1 column 0");
         let err = serde.deserialize(Some(br#"{"player":"ann"}"#)).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "json: missing field `amount` at line 1 column 16"
-        );
+        assert_eq!(err.to_string(), "json: missing field `amount` at line 1 column 16");
         let err = serde.deserialize(Some(&[0xff, 0x00])).unwrap_err();
         assert_eq!(err.codec, "json");
     }

@@ -46,8 +46,7 @@ pub use self::bincode::{Bincode, BincodeSerde};
 pub use self::bytes::BytesSerde;
 pub use self::json::{Json, JsonSerde};
 pub use self::number::{
-    F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, I8Serde, U16Serde, U32Serde, U64Serde,
-    U8Serde,
+    F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, I8Serde, U16Serde, U32Serde, U64Serde, U8Serde,
 };
 pub use self::option::OptionSerde;
 pub use self::scalar::{BoolSerde, UnitSerde};
@@ -84,10 +83,7 @@ pub trait Serde<T>: Send + Sync + 'static {
 pub type SerdeRef<T> = Arc<dyn Serde<T>>;
 
 /// Encodes `value` into fresh bytes; `None` for a null value.
-pub fn to_bytes<T: 'static>(
-    serde: &dyn Serde<T>,
-    value: &T,
-) -> Result<Option<Vec<u8>>, SerdeError> {
+pub fn to_bytes<T: 'static>(serde: &dyn Serde<T>, value: &T) -> Result<Option<Vec<u8>>, SerdeError> {
     let mut out = Vec::new();
     Ok(serde.serialize(value, &mut out)?.then_some(out))
 }
@@ -113,10 +109,7 @@ pub fn to_bytes<T: 'static>(
 ///     "u32: got a null key or value but `u32` is not nullable (use `Option<u32>` to accept nulls)"
 /// );
 /// ```
-pub fn require_bytes<'a, T: ?Sized>(
-    codec: &'static str,
-    bytes: Option<&'a [u8]>,
-) -> Result<&'a [u8], SerdeError> {
+pub fn require_bytes<'a, T: ?Sized>(codec: &'static str, bytes: Option<&'a [u8]>) -> Result<&'a [u8], SerdeError> {
     bytes.ok_or_else(|| {
         let ty = short_type_name(std::any::type_name::<T>());
         SerdeError::new(

@@ -117,22 +117,13 @@ mod tests {
 
     #[test]
     fn round_trips_extremes() {
-        assert_eq!(
-            I64Serde.deserialize(Some(&encode(i64::MIN))).unwrap(),
-            i64::MIN
-        );
-        assert_eq!(
-            U64Serde.deserialize(Some(&encode(u64::MAX))).unwrap(),
-            u64::MAX
-        );
+        assert_eq!(I64Serde.deserialize(Some(&encode(i64::MIN))).unwrap(), i64::MIN);
+        assert_eq!(U64Serde.deserialize(Some(&encode(u64::MAX))).unwrap(), u64::MAX);
         assert_eq!(U32Serde.deserialize(Some(&encode(7u32))).unwrap(), 7);
         assert_eq!(U8Serde.deserialize(Some(&[200])).unwrap(), 200);
         let nan = F64Serde.deserialize(Some(&encode(f64::NAN))).unwrap();
         assert!(nan.is_nan());
-        assert_eq!(
-            F32Serde.deserialize(Some(&encode(f32::INFINITY))).unwrap(),
-            f32::INFINITY
-        );
+        assert_eq!(F32Serde.deserialize(Some(&encode(f32::INFINITY))).unwrap(), f32::INFINITY);
     }
 
     #[test]

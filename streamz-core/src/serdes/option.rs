@@ -44,17 +44,13 @@ impl<T: Data> Default for OptionSerde<T> {
 
 impl<T> Clone for OptionSerde<T> {
     fn clone(&self) -> Self {
-        OptionSerde {
-            inner: Arc::clone(&self.inner),
-        }
+        OptionSerde { inner: Arc::clone(&self.inner) }
     }
 }
 
 impl<T: 'static> fmt::Debug for OptionSerde<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OptionSerde")
-            .field(&self.inner.name())
-            .finish()
+        f.debug_tuple("OptionSerde").field(&self.inner.name()).finish()
     }
 }
 
@@ -101,10 +97,7 @@ mod tests {
     #[test]
     fn empty_string_is_not_null() {
         let serde = Option::<String>::default_serde();
-        assert_eq!(
-            to_bytes(&*serde, &Some(String::new())).unwrap(),
-            Some(vec![])
-        );
+        assert_eq!(to_bytes(&*serde, &Some(String::new())).unwrap(), Some(vec![]));
         assert_eq!(serde.deserialize(Some(&[])).unwrap(), Some(String::new()));
         assert!(None::<String>.is_null());
         assert!(!Some(String::new()).is_null());
@@ -120,9 +113,6 @@ mod tests {
 
     #[test]
     fn debug_names_the_inner_codec() {
-        assert_eq!(
-            format!("{:?}", OptionSerde::<bool>::default()),
-            "OptionSerde(\"bool\")"
-        );
+        assert_eq!(format!("{:?}", OptionSerde::<bool>::default()), "OptionSerde(\"bool\")");
     }
 }

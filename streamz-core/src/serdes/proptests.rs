@@ -8,9 +8,7 @@ use crate::time::Windowed;
 fn round_trip<T: Data + PartialEq>(value: &T) -> Result<(), TestCaseError> {
     let serde = T::default_serde();
     let bytes = to_bytes(&*serde, value).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let back = serde
-        .deserialize(bytes.as_deref())
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let back = serde.deserialize(bytes.as_deref()).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&back, value);
     Ok(())
 }

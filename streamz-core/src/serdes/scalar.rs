@@ -36,10 +36,7 @@ impl Serde<bool> for BoolSerde {
         match fixed::<1>("bool", require_bytes::<bool>("bool", bytes)?)? {
             [0] => Ok(false),
             [1] => Ok(true),
-            [other] => Err(SerdeError::new(
-                "bool",
-                format!("expected 0 or 1, got {other}"),
-            )),
+            [other] => Err(SerdeError::new("bool", format!("expected 0 or 1, got {other}"))),
         }
     }
 }

@@ -69,10 +69,7 @@ mod tests {
     fn rejects_invalid_utf8() {
         let err = StringSerde.deserialize(Some(&[b'a', 0xc3])).unwrap_err();
         assert_eq!(err.codec, "utf-8");
-        assert!(
-            err.to_string().starts_with("utf-8: incomplete utf-8"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("utf-8: incomplete utf-8"), "{err}");
     }
 
     #[test]

@@ -23,10 +23,7 @@ mod tests {
 
     #[test]
     fn is_plain_milliseconds_in_json() {
-        assert_eq!(
-            serde_json::to_string(&Timestamp::from_millis(-3)).unwrap(),
-            "-3"
-        );
+        assert_eq!(serde_json::to_string(&Timestamp::from_millis(-3)).unwrap(), "-3");
         let back: Timestamp = serde_json::from_str("1700000000000").unwrap();
         assert_eq!(back, Timestamp::from_millis(1_700_000_000_000));
     }

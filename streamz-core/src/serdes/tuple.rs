@@ -22,8 +22,7 @@ fn write_element<T: 'static>(
         if !non_null {
             return Ok(NULL);
         }
-        i32::try_from(out.len() - at - 4)
-            .map_err(|_| SerdeError::new(serde.name(), "more than 2^31 - 1 bytes"))
+        i32::try_from(out.len() - at - 4).map_err(|_| SerdeError::new(serde.name(), "more than 2^31 - 1 bytes"))
     });
     match written {
         Ok(len) => {
@@ -38,17 +37,10 @@ fn write_element<T: 'static>(
 }
 
 /// Decodes element `index` of a tuple from the front of `rest`, advancing it.
-fn read_element<T: 'static>(
-    index: usize,
-    serde: &dyn Serde<T>,
-    rest: &mut &[u8],
-) -> Result<T, SerdeError> {
+fn read_element<T: 'static>(index: usize, serde: &dyn Serde<T>, rest: &mut &[u8]) -> Result<T, SerdeError> {
     let fail = |message: String| SerdeError::new(CODEC, format!("element {index}: {message}"));
     let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-        return Err(fail(format!(
-            "expected a 4-byte length, got {} bytes",
-            rest.len()
-        )));
+        return Err(fail(format!("expected a 4-byte length, got {} bytes", rest.len())));
     };
     let bytes = match i32::from_be_bytes(*len) {
         NULL => None,
@@ -151,10 +143,7 @@ mod tests {
     #[test]
     fn layout_is_length_prefixed() {
         let bytes = to_bytes(&*<(String, i32)>::default_serde(), &("ab".into(), 1)).unwrap();
-        assert_eq!(
-            bytes.unwrap(),
-            [0, 0, 0, 2, b'a', b'b', 0, 0, 0, 4, 0, 0, 0, 1]
-        );
+        assert_eq!(bytes.unwrap(), [0, 0, 0, 2, b'a', b'b', 0, 0, 0, 4, 0, 0, 0, 1]);
     }
 
     #[test]
@@ -166,61 +155,31 @@ mod tests {
         assert_eq!(serde.deserialize(Some(&bytes)).unwrap(), value);
         let serde = <(Option<String>, String, u8)>::default_serde();
         let value = (Some(String::new()), "x".into(), 3);
-        assert_eq!(
-            serde
-                .deserialize(Some(&to_bytes(&*serde, &value).unwrap().unwrap()))
-                .unwrap(),
-            value
-        );
+        assert_eq!(serde.deserialize(Some(&to_bytes(&*serde, &value).unwrap().unwrap())).unwrap(), value);
     }
 
     #[test]
     fn bad_input_names_the_element() {
         let serde = <(String, i64)>::default_serde();
         let err = serde.deserialize(Some(&[0, 0, 0, 0, 0, 0])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "tuple: element 1: expected a 4-byte length, got 2 bytes"
-        );
+        assert_eq!(err.to_string(), "tuple: element 1: expected a 4-byte length, got 2 bytes");
         let err = serde.deserialize(Some(&[0, 0, 0, 9, 1])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "tuple: element 0: length 9 exceeds the 1 bytes left"
-        );
-        let err = serde
-            .deserialize(Some(&[0xff, 0xff, 0xff, 0xfe]))
-            .unwrap_err();
+        assert_eq!(err.to_string(), "tuple: element 0: length 9 exceeds the 1 bytes left");
+        let err = serde.deserialize(Some(&[0xff, 0xff, 0xff, 0xfe])).unwrap_err();
         assert_eq!(err.to_string(), "tuple: element 0: invalid length -2");
-        let err = serde
-            .deserialize(Some(&[0xff, 0xff, 0xff, 0xff]))
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("tuple: element 0: utf-8: got a null"),
-            "{err}"
-        );
-        let err = serde
-            .deserialize(Some(&[0, 0, 0, 0, 0, 0, 0, 1, 5, 0]))
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "tuple: element 1: i64: expected 8 bytes, got 1"
-        );
+        let err = serde.deserialize(Some(&[0xff, 0xff, 0xff, 0xff])).unwrap_err();
+        assert!(err.to_string().starts_with("tuple: element 0: utf-8: got a null"), "{err}");
+        let err = serde.deserialize(Some(&[0, 0, 0, 0, 0, 0, 0, 1, 5, 0])).unwrap_err();
+        assert_eq!(err.to_string(), "tuple: element 1: i64: expected 8 bytes, got 1");
         let mut bytes = to_bytes(&*serde, &("a".into(), 1)).unwrap().unwrap();
         bytes.push(0);
         let err = serde.deserialize(Some(&bytes)).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "tuple: 1 trailing bytes after the last element"
-        );
+        assert_eq!(err.to_string(), "tuple: 1 trailing bytes after the last element");
     }
 
     #[test]
     fn debug_lists_the_element_codecs() {
         let serde = Tuple3Serde::<String, u8, bool>::default();
-        assert_eq!(
-            format!("{serde:?}"),
-            r#"Tuple3Serde("utf-8", "u8", "bool")"#
-        );
+        assert_eq!(format!("{serde:?}"), r#"Tuple3Serde("utf-8", "u8", "bool")"#);
     }
 }

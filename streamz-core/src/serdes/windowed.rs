@@ -50,17 +50,13 @@ impl<K: Data> Default for WindowedSerde<K> {
 
 impl<K> Clone for WindowedSerde<K> {
     fn clone(&self) -> Self {
-        WindowedSerde {
-            key: Arc::clone(&self.key),
-        }
+        WindowedSerde { key: Arc::clone(&self.key) }
     }
 }
 
 impl<K: 'static> fmt::Debug for WindowedSerde<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WindowedSerde")
-            .field(&self.key.name())
-            .finish()
+        f.debug_tuple("WindowedSerde").field(&self.key.name()).finish()
     }
 }
 
@@ -82,23 +78,16 @@ impl<K: 'static> Serde<Windowed<K>> for WindowedSerde<K> {
 
     fn deserialize(&self, bytes: Option<&[u8]>) -> Result<Windowed<K>, SerdeError> {
         let bytes = require_bytes::<Windowed<K>>(CODEC, bytes)?;
-        let split = bytes.split_last_chunk::<8>().and_then(|(rest, end)| {
-            rest.split_last_chunk::<8>()
-                .map(|(key, start)| (key, start, end))
-        });
+        let split = bytes
+            .split_last_chunk::<8>()
+            .and_then(|(rest, end)| rest.split_last_chunk::<8>().map(|(key, start)| (key, start, end)));
         let Some((key, start, end)) = split else {
             let message = format!("expected at least 16 bytes, got {}", bytes.len());
             return Err(SerdeError::new(CODEC, message));
         };
-        let key = self
-            .key
-            .deserialize(Some(key))
-            .map_err(|e| SerdeError::new(CODEC, format!("key: {e}")))?;
+        let key = self.key.deserialize(Some(key)).map_err(|e| SerdeError::new(CODEC, format!("key: {e}")))?;
         let (start, end) = (i64::from_be_bytes(*start), i64::from_be_bytes(*end));
-        let window = Window {
-            start: Timestamp(start),
-            end: Timestamp(end),
-        };
+        let window = Window { start: Timestamp(start), end: Timestamp(end) };
         Ok(Windowed { key, window })
     }
 }
@@ -127,36 +116,20 @@ mod tests {
     #[test]
     fn unit_key_is_just_the_window() {
         let serde = Windowed::<()>::default_serde();
-        let bytes = to_bytes(&*serde, &Windowed::new((), 1, 2))
-            .unwrap()
-            .unwrap();
+        let bytes = to_bytes(&*serde, &Windowed::new((), 1, 2)).unwrap().unwrap();
         assert_eq!(bytes.len(), 16);
-        assert_eq!(
-            serde.deserialize(Some(&bytes)).unwrap(),
-            Windowed::new((), 1, 2)
-        );
+        assert_eq!(serde.deserialize(Some(&bytes)).unwrap(), Windowed::new((), 1, 2));
     }
 
     #[test]
     fn bad_input_is_an_error() {
         let serde = Windowed::<String>::default_serde();
         let err = serde.deserialize(Some(&[0; 15])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "windowed: expected at least 16 bytes, got 15"
-        );
+        assert_eq!(err.to_string(), "windowed: expected at least 16 bytes, got 15");
         let mut bytes = vec![0xff];
         bytes.extend_from_slice(&[0; 16]);
         let err = serde.deserialize(Some(&bytes)).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("windowed: key: utf-8: invalid utf-8"),
-            "{err}"
-        );
-        assert!(serde
-            .deserialize(None)
-            .unwrap_err()
-            .message
-            .contains("not nullable"));
+        assert!(err.to_string().starts_with("windowed: key: utf-8: invalid utf-8"), "{err}");
+        assert!(serde.deserialize(None).unwrap_err().message.contains("not nullable"));
     }
 }

@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use super::{
-    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, SessionStore,
-    WindowStore,
+    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, SessionStore, WindowStore,
 };
 use crate::serdes::SerdeRef;
 
@@ -72,13 +71,9 @@ where
     V: Clone + Send + 'static,
 {
     match backend {
-        StoreBackend::InMemory => Box::new(InMemoryWindowStore::new(
-            name,
-            key_serde,
-            retention,
-            window_size,
-            retain_duplicates,
-        )),
+        StoreBackend::InMemory => {
+            Box::new(InMemoryWindowStore::new(name, key_serde, retention, window_size, retain_duplicates))
+        }
     }
 }
 

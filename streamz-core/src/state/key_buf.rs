@@ -15,11 +15,7 @@ pub(crate) struct KeyBuf<K> {
 
 impl<K> KeyBuf<K> {
     pub(crate) fn new(store: String, serde: SerdeRef<K>) -> Self {
-        KeyBuf {
-            store,
-            serde,
-            scratch: RefCell::new(Vec::with_capacity(64)),
-        }
+        KeyBuf { store, serde, scratch: RefCell::new(Vec::with_capacity(64)) }
     }
 
     /// The name of the store the keys belong to.
@@ -53,10 +49,9 @@ impl<K: 'static> KeyBuf<K> {
     fn encode(&self, key: &K, out: &mut Vec<u8>) {
         match self.serde.serialize(key, out) {
             Ok(true) => {}
-            Ok(false) => panic!(
-                "state store `{}` got a null key: operators must skip null keys before a store",
-                self.store
-            ),
+            Ok(false) => {
+                panic!("state store `{}` got a null key: operators must skip null keys before a store", self.store)
+            }
             Err(e) => panic!("state store `{}` cannot serialize a key: {e}", self.store),
         }
     }

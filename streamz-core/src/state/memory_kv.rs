@@ -54,19 +54,13 @@ pub struct InMemoryKeyValueStore<K, V> {
 impl<K: 'static, V> InMemoryKeyValueStore<K, V> {
     /// An empty store named `name` whose keys are ordered by their encoding in `key_serde`.
     pub fn new(name: impl Into<String>, key_serde: SerdeRef<K>) -> Self {
-        InMemoryKeyValueStore {
-            keys: KeyBuf::new(name.into(), key_serde),
-            map: BTreeMap::new(),
-        }
+        InMemoryKeyValueStore { keys: KeyBuf::new(name.into(), key_serde), map: BTreeMap::new() }
     }
 }
 
 impl<K, V> fmt::Debug for InMemoryKeyValueStore<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InMemoryKeyValueStore")
-            .field("name", &self.keys.store())
-            .field("len", &self.map.len())
-            .finish()
+        f.debug_struct("InMemoryKeyValueStore").field("name", &self.keys.store()).field("len", &self.map.len()).finish()
     }
 }
 
@@ -90,8 +84,7 @@ where
     V: Clone + Send + 'static,
 {
     fn get(&self, key: &K) -> Option<V> {
-        self.keys
-            .with(key, |bytes| self.map.get(bytes).map(|(_, v)| v.clone()))
+        self.keys.with(key, |bytes| self.map.get(bytes).map(|(_, v)| v.clone()))
     }
 
     fn put(&mut self, key: &K, value: V) {
@@ -106,8 +99,7 @@ where
 
     fn delete(&mut self, key: &K) -> Option<V> {
         let map = &mut self.map;
-        self.keys
-            .with(key, |bytes| map.remove(bytes).map(|(_, v)| v))
+        self.keys.with(key, |bytes| map.remove(bytes).map(|(_, v)| v))
     }
 
     /// Entries with `from <= key <= to` by key bytes; empty when `from` encodes after `to`.
@@ -115,17 +107,9 @@ where
         // `BTreeMap::range` keeps no reference to its bounds, so the scratch buffer is free
         // again as soon as the iterator is built.
         let range = self.keys.with_pair(from, to, |from, to| {
-            (from <= to).then(|| {
-                self.map
-                    .range::<[u8], _>((Bound::Included(from), Bound::Included(to)))
-            })
+            (from <= to).then(|| self.map.range::<[u8], _>((Bound::Included(from), Bound::Included(to))))
         });
-        Box::new(
-            range
-                .into_iter()
-                .flatten()
-                .map(|(_, (k, v))| (k.clone(), v.clone())),
-        )
+        Box::new(range.into_iter().flatten().map(|(_, (k, v))| (k.clone(), v.clone())))
     }
 
     fn all(&self) -> Box<dyn Iterator<Item = (K, V)> + '_> {

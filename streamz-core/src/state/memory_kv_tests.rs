@@ -102,10 +102,7 @@ fn put_keeps_the_store_usable_while_iterating_twice() {
 #[test]
 #[should_panic(expected = "state store `nullable` got a null key")]
 fn null_key_panics() {
-    let mut kv = InMemoryKeyValueStore::<Option<String>, u64>::new(
-        "nullable",
-        std::sync::Arc::new(NullableUtf8),
-    );
+    let mut kv = InMemoryKeyValueStore::<Option<String>, u64>::new("nullable", std::sync::Arc::new(NullableUtf8));
     kv.put(&None, 1);
 }
 
@@ -114,10 +111,7 @@ fn store_is_send_and_usable_as_trait_object() {
     fn assert_send<T: Send>(_: &T) {}
     let kv = key_value_store::<String, u64>("t", utf8(), crate::state::StoreBackend::InMemory);
     assert_send(&kv);
-    assert!(kv
-        .as_any()
-        .downcast_ref::<InMemoryKeyValueStore<String, u64>>()
-        .is_some());
+    assert!(kv.as_any().downcast_ref::<InMemoryKeyValueStore<String, u64>>().is_some());
     assert!(format!("{kv:?}").contains("InMemoryKeyValueStore"));
 }
 

@@ -110,9 +110,7 @@ impl<K: Clone + 'static, V> InMemorySessionStore<K, V> {
         self.keys.with(key, |bytes| {
             let sessions = self.segments.range(bytes, from, i64::MAX);
             let sessions = sessions.filter(|((_, start), _)| *start <= latest_start);
-            sessions
-                .map(|((end, start), v)| (Window::new(start, end), v.clone()))
-                .collect()
+            sessions.map(|((end, start), v)| (Window::new(start, end), v.clone())).collect()
         })
     }
 }
@@ -146,12 +144,7 @@ where
     K: Clone + Send + 'static,
     V: Clone + Send + 'static,
 {
-    fn find_sessions(
-        &self,
-        key: &K,
-        earliest_end: Timestamp,
-        latest_start: Timestamp,
-    ) -> Vec<(Window, V)> {
+    fn find_sessions(&self, key: &K, earliest_end: Timestamp, latest_start: Timestamp) -> Vec<(Window, V)> {
         self.live(key, earliest_end.as_millis(), latest_start.as_millis())
     }
 
@@ -164,16 +157,13 @@ where
         }
         self.segments.drop_before(min_live);
         let segments = &mut self.segments;
-        self.keys.with(key, |bytes| {
-            segments.insert(bytes, key, (end, start), value)
-        });
+        self.keys.with(key, |bytes| segments.insert(bytes, key, (end, start), value));
     }
 
     fn remove(&mut self, key: &K, window: Window) {
         let (start, end) = (window.start.as_millis(), window.end.as_millis());
         let segments = &mut self.segments;
-        self.keys
-            .with(key, |bytes| segments.remove(bytes, end, (start, start)));
+        self.keys.with(key, |bytes| segments.remove(bytes, end, (start, start)));
     }
 
     fn fetch(&self, key: &K) -> Vec<(Window, V)> {

@@ -65,10 +65,7 @@ fn session_ending_at_observed_minus_retention_is_kept() {
     ss.put(&s("b"), w(2_000, 2_000), 3);
     // observed 2_000, retention 1_000: end 1_000 is live, end 999 expired.
     assert_eq!(ss.fetch(&s("a")), [(w(1_000, 1_000), 2)]);
-    assert_eq!(
-        ss.find_sessions(&s("a"), ts(0), ts(5_000)),
-        [(w(1_000, 1_000), 2)]
-    );
+    assert_eq!(ss.find_sessions(&s("a"), ts(0), ts(5_000)), [(w(1_000, 1_000), 2)]);
     ss.put(&s("a"), w(0, 999), 4); // expired: ignored
     ss.put(&s("a"), w(0, 1_000), 5);
     assert_eq!(ss.fetch(&s("a")), [(w(0, 1_000), 5), (w(1_000, 1_000), 2)]);
@@ -89,10 +86,7 @@ fn expired_segments_are_dropped() {
     // observed 240_001: min live end 120_001; segment 2 stays but its end 120_000 is hidden.
     ss.put(&s("a"), w(240_001, 240_001), 0);
     assert_eq!((ss.segment_count(), ss.len()), (2, 8));
-    assert_eq!(
-        ss.fetch(&s("a")).first().map(|e| e.0),
-        Some(w(129_995, 130_000))
-    );
+    assert_eq!(ss.fetch(&s("a")).first().map(|e| e.0), Some(w(129_995, 130_000)));
 }
 
 #[test]

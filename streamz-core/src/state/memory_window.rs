@@ -129,9 +129,7 @@ impl<K: Clone + 'static, V> InMemoryWindowStore<K, V> {
         if self.observed == i64::MIN {
             i64::MIN
         } else {
-            self.observed
-                .saturating_sub(self.retention_ms)
-                .saturating_add(1)
+            self.observed.saturating_sub(self.retention_ms).saturating_add(1)
         }
     }
 }
@@ -181,9 +179,7 @@ where
             0
         };
         let segments = &mut self.segments;
-        self.keys.with(key, |bytes| {
-            segments.insert(bytes, key, (start, seq), value)
-        });
+        self.keys.with(key, |bytes| segments.insert(bytes, key, (start, seq), value));
     }
 
     /// With duplicates retained, the first entry put at `start`.
@@ -192,39 +188,27 @@ where
         if start < self.min_live() {
             return None;
         }
-        self.keys.with(key, |bytes| {
-            self.segments
-                .range(bytes, start, start)
-                .next()
-                .map(|(_, v)| v.clone())
-        })
+        self.keys.with(key, |bytes| self.segments.range(bytes, start, start).next().map(|(_, v)| v.clone()))
     }
 
     fn fetch_range(&self, key: &K, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, V)> {
         let from = from.as_millis().max(self.min_live());
         self.keys.with(key, |bytes| {
             let entries = self.segments.range(bytes, from, to.as_millis());
-            entries
-                .map(|((start, _), v)| (Timestamp(start), v.clone()))
-                .collect()
+            entries.map(|((start, _), v)| (Timestamp(start), v.clone())).collect()
         })
     }
 
     fn fetch_all(&self, from: Timestamp, to: Timestamp) -> Vec<(K, Timestamp, V)> {
         let from = from.as_millis().max(self.min_live());
         let entries = self.segments.all(from, to.as_millis());
-        entries
-            .into_iter()
-            .map(|(k, (start, _), v)| (k.clone(), Timestamp(start), v.clone()))
-            .collect()
+        entries.into_iter().map(|(k, (start, _), v)| (k.clone(), Timestamp(start), v.clone())).collect()
     }
 
     fn remove(&mut self, key: &K, start: Timestamp) {
         let segments = &mut self.segments;
         let start = start.as_millis();
-        self.keys.with(key, |bytes| {
-            segments.remove(bytes, start, (i64::MIN, i64::MAX))
-        });
+        self.keys.with(key, |bytes| segments.remove(bytes, start, (i64::MIN, i64::MAX)));
     }
 
     fn retention_ms(&self) -> i64 {

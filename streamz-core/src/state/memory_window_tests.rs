@@ -22,10 +22,7 @@ fn put_replaces_without_duplicates() {
     w.put(&s("a"), ts(10), 2);
     w.put(&s("a"), ts(20), 3);
     assert_eq!(w.fetch(&s("a"), ts(10)), Some(2));
-    assert_eq!(
-        w.fetch_range(&s("a"), ts(0), ts(100)),
-        [(ts(10), 2), (ts(20), 3)]
-    );
+    assert_eq!(w.fetch_range(&s("a"), ts(0), ts(100)), [(ts(10), 2), (ts(20), 3)]);
     assert_eq!(w.len(), 2);
 }
 
@@ -40,10 +37,7 @@ fn duplicates_are_kept_in_insertion_order() {
     assert_eq!(got, [(ts(10), 2), (ts(10), 4), (ts(20), 1), (ts(20), 3)]);
     assert_eq!(w.fetch(&s("a"), ts(20)), Some(1));
     w.remove(&s("a"), ts(20));
-    assert_eq!(
-        w.fetch_range(&s("a"), ts(0), ts(100)),
-        [(ts(10), 2), (ts(10), 4)]
-    );
+    assert_eq!(w.fetch_range(&s("a"), ts(0), ts(100)), [(ts(10), 2), (ts(10), 4)]);
     assert_eq!(w.len(), 2);
 }
 
@@ -54,11 +48,7 @@ fn fetch_range_bounds_are_inclusive() {
         w.put(&s("a"), ts(t), t as u64);
     }
     w.put(&s("b"), ts(15), 0);
-    let got: Vec<i64> = w
-        .fetch_range(&s("a"), ts(10), ts(20))
-        .iter()
-        .map(|e| e.0 .0)
-        .collect();
+    let got: Vec<i64> = w.fetch_range(&s("a"), ts(10), ts(20)).iter().map(|e| e.0 .0).collect();
     assert_eq!(got, [10, 11, 19, 20]);
     assert!(w.fetch_range(&s("a"), ts(20), ts(10)).is_empty());
     assert!(w.fetch_range(&s("c"), ts(0), ts(100)).is_empty());
@@ -99,10 +89,7 @@ fn expiry_boundary_is_start_at_observed_minus_retention() {
     assert_eq!(w.fetch_all(ts(0), ts(3_000)), [(s("a"), ts(2_000), 3)]);
     w.put(&s("a"), ts(1_000), 4);
     w.put(&s("a"), ts(1_001), 5);
-    assert_eq!(
-        w.fetch_range(&s("a"), ts(0), ts(3_000)),
-        [(ts(1_001), 5), (ts(2_000), 3)]
-    );
+    assert_eq!(w.fetch_range(&s("a"), ts(0), ts(3_000)), [(ts(1_001), 5), (ts(2_000), 3)]);
     assert_eq!(w.observed_stream_time(), ts(2_000));
 }
 
@@ -163,10 +150,7 @@ fn factory_builds_a_window_store() {
     w.put(&s("a"), ts(1), 1);
     assert_eq!(w.fetch_range(&s("a"), ts(0), ts(1)).len(), 2);
     assert_eq!(w.retention_ms(), 60_000);
-    let inner = w
-        .as_any()
-        .downcast_ref::<InMemoryWindowStore<String, u64>>()
-        .unwrap();
+    let inner = w.as_any().downcast_ref::<InMemoryWindowStore<String, u64>>().unwrap();
     assert_eq!(inner.window_size_ms(), 10_000);
     assert!(inner.retains_duplicates());
 }

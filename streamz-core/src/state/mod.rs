@@ -80,12 +80,7 @@ pub trait WindowStore<K, V>: StateStore {
 pub trait SessionStore<K, V>: StateStore {
     /// Sessions of `key` with `end >= earliest_end` and `start <= latest_start`, ordered by
     /// `(end, start)`.
-    fn find_sessions(
-        &self,
-        key: &K,
-        earliest_end: Timestamp,
-        latest_start: Timestamp,
-    ) -> Vec<(Window, V)>;
+    fn find_sessions(&self, key: &K, earliest_end: Timestamp, latest_start: Timestamp) -> Vec<(Window, V)>;
     /// Stores a session.
     fn put(&mut self, key: &K, window: Window, value: V);
     /// Removes a session.

@@ -26,14 +26,8 @@ struct KeyEntries<K, V> {
 
 impl<K: Clone, V> Segments<K, V> {
     pub(crate) fn new(interval: i64) -> Self {
-        assert!(
-            interval > 0,
-            "segment interval must be positive (this is a bug in streamz)"
-        );
-        Segments {
-            interval,
-            segments: BTreeMap::new(),
-        }
+        assert!(interval > 0, "segment interval must be positive (this is a bug in streamz)");
+        Segments { interval, segments: BTreeMap::new() }
     }
 
     fn id(&self, time: i64) -> i64 {
@@ -50,24 +44,13 @@ impl<K: Clone, V> Segments<K, V> {
             }
             None => {
                 let entries = BTreeMap::from([(at, value)]);
-                segment.insert(
-                    bytes.to_vec(),
-                    KeyEntries {
-                        key: key.clone(),
-                        entries,
-                    },
-                );
+                segment.insert(bytes.to_vec(), KeyEntries { key: key.clone(), entries });
             }
         }
     }
 
     /// Entries of `bytes` with `from <= time <= to`, by `(time, sub)`.
-    pub(crate) fn range<'a>(
-        &'a self,
-        bytes: &'a [u8],
-        from: i64,
-        to: i64,
-    ) -> impl Iterator<Item = (At, &'a V)> + 'a {
+    pub(crate) fn range<'a>(&'a self, bytes: &'a [u8], from: i64, to: i64) -> impl Iterator<Item = (At, &'a V)> + 'a {
         (from <= to)
             .then(|| self.segments.range(self.id(from)..=self.id(to)))
             .into_iter()
@@ -83,11 +66,7 @@ impl<K: Clone, V> Segments<K, V> {
         if from > to {
             return Vec::new();
         }
-        for segment in self
-            .segments
-            .range(self.id(from)..=self.id(to))
-            .map(|(_, s)| s)
-        {
+        for segment in self.segments.range(self.id(from)..=self.id(to)).map(|(_, s)| s) {
             for (bytes, e) in segment {
                 let entries = e.entries.range((from, i64::MIN)..=(to, i64::MAX));
                 out.extend(entries.map(|(at, v)| (bytes.as_slice(), &e.key, *at, v)));
@@ -107,12 +86,7 @@ impl<K: Clone, V> Segments<K, V> {
         let Some(e) = segment.get_mut(bytes) else {
             return;
         };
-        while let Some(at) = e
-            .entries
-            .range((time, subs.0)..=(time, subs.1))
-            .next()
-            .map(|(at, _)| *at)
-        {
+        while let Some(at) = e.entries.range((time, subs.0)..=(time, subs.1)).next().map(|(at, _)| *at) {
             e.entries.remove(&at);
         }
         if e.entries.is_empty() {
@@ -137,11 +111,7 @@ impl<K: Clone, V> Segments<K, V> {
 
     /// The number of entries held.
     pub(crate) fn len(&self) -> usize {
-        self.segments
-            .values()
-            .flat_map(|s| s.values())
-            .map(|e| e.entries.len())
-            .sum()
+        self.segments.values().flat_map(|s| s.values()).map(|e| e.entries.len()).sum()
     }
 
     /// The number of segments held.

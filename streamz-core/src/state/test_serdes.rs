@@ -35,9 +35,7 @@ impl Serde<u64> for U64 {
     }
     fn deserialize(&self, bytes: Option<&[u8]>) -> Result<u64, SerdeError> {
         let bytes = bytes.ok_or_else(|| SerdeError::new("u64", "null"))?;
-        let arr: [u8; 8] = bytes
-            .try_into()
-            .map_err(|_| SerdeError::new("u64", "not 8 bytes"))?;
+        let arr: [u8; 8] = bytes.try_into().map_err(|_| SerdeError::new("u64", "not 8 bytes"))?;
         Ok(u64::from_be_bytes(arr))
     }
 }

@@ -1,0 +1,9 @@
+//! Built-in operators, one file each.
+
+pub(crate) mod aggregate;
+pub(crate) mod fn_processor;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub(crate) mod table_source;
+
+pub(crate) use fn_processor::FnProcessor;

@@ -1,0 +1,29 @@
+//! Tasks: one partition of one sub-topology, with its processors, stores and input queues.
+//!
+//! The same [`Task`] runs under the test driver and under the Kafka runtime.
+
+mod collector;
+mod context;
+mod metrics;
+mod partitioner;
+mod punctuation;
+mod queue;
+#[allow(clippy::module_inception)]
+mod task;
+
+pub use collector::RecordCollector;
+pub(crate) use context::StoreEntry;
+pub use context::{StoreRef, TaskContext, TaskId, TimestampPolicy};
+pub use metrics::Metrics;
+pub use partitioner::{default_partition, murmur2};
+pub(crate) use punctuation::PunctuationQueue;
+pub(crate) use queue::PartitionGroup;
+pub(crate) use task::{SourceNode, Task};
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks `mutex`, recovering the data of a poisoned one (a panic while it was held is reported
+/// by the processing error handling, not by a second panic here).
+pub fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

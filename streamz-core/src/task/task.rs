@@ -1,0 +1,152 @@
+//! A task: queues, sources, punctuation and the processing of one record at a time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::punctuation::first_due;
+use super::queue::Queued;
+use super::{lock, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
+use crate::error::{RecordPosition, StreamsError};
+use crate::processor::{Punctuate, PunctuationType, Punctuator};
+use crate::record::RawRecord;
+use crate::time::Timestamp;
+use crate::Result;
+
+/// The entry of a sub-topology: decodes raw records of its topics and forwards them.
+pub(crate) trait SourceNode: Send {
+    /// The event time of `raw` according to the source's timestamp extractor.
+    fn extract_timestamp(&self, raw: &RawRecord) -> Result<Timestamp>;
+    /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`.
+    fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
+}
+
+/// One partition of one sub-topology.
+pub(crate) struct Task {
+    pub(crate) ctx: TaskContext,
+    pub(crate) sources: HashMap<Arc<str>, Box<dyn SourceNode>>,
+    queues: PartitionGroup,
+    stream_punctuations: PunctuationQueue,
+    wall_punctuations: PunctuationQueue,
+    nodes: Vec<Arc<Mutex<dyn Punctuate>>>,
+    timestamp_policy: TimestampPolicy,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Task").field("ctx", &self.ctx).field("buffered", &self.queues.len()).finish_non_exhaustive()
+    }
+}
+
+impl Task {
+    pub(crate) fn new(ctx: TaskContext, timestamp_policy: TimestampPolicy) -> Self {
+        Task {
+            ctx,
+            sources: HashMap::new(),
+            queues: PartitionGroup::default(),
+            stream_punctuations: PunctuationQueue::default(),
+            wall_punctuations: PunctuationQueue::default(),
+            nodes: Vec::new(),
+            timestamp_policy,
+        }
+    }
+
+    /// Registers a node for punctuation and close.
+    pub(crate) fn add_node(&mut self, node: Arc<Mutex<dyn Punctuate>>) {
+        self.nodes.push(node);
+    }
+
+    /// Schedules a punctuation of `node`.
+    pub(crate) fn schedule(
+        &mut self,
+        node: Arc<Mutex<dyn Punctuate>>,
+        punctuator: Punctuator,
+        interval: std::time::Duration,
+        kind: PunctuationType,
+    ) {
+        let first = first_due(kind, interval, self.ctx.wall_clock);
+        match kind {
+            PunctuationType::StreamTime => self.stream_punctuations.add(first, interval, punctuator, node),
+            PunctuationType::WallClockTime => self.wall_punctuations.add(first, interval, punctuator, node),
+        }
+    }
+
+    /// The topics this task reads.
+    pub(crate) fn source_topics(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.sources.keys()
+    }
+
+    /// Queues an input record, extracting its timestamp and applying the timestamp policy.
+    pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<()> {
+        let source = self.sources.get(&raw.topic).ok_or_else(|| {
+            StreamsError::Bug(format!(
+                "task {} got a record of topic `{}` it does not read",
+                self.ctx.task_id, raw.topic
+            ))
+        })?;
+        let mut timestamp = source.extract_timestamp(&raw)?;
+        if timestamp.0 < 0 {
+            let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+            match self.timestamp_policy {
+                TimestampPolicy::Fail => {
+                    return Err(StreamsError::InvalidTimestamp { position, timestamp: timestamp.0 })
+                }
+                TimestampPolicy::SkipAndCount => {
+                    self.ctx.metrics.record_dropped("source", "invalid-timestamp");
+                    return Ok(());
+                }
+                TimestampPolicy::UsePartitionTime => {
+                    let partition_time = self.queues.partition_time(&raw.topic, raw.partition);
+                    if partition_time.0 < 0 {
+                        self.ctx.metrics.record_dropped("source", "invalid-timestamp");
+                        return Ok(());
+                    }
+                    timestamp = partition_time;
+                }
+            }
+        }
+        self.queues.push(Queued { raw, timestamp });
+        Ok(())
+    }
+
+    /// The number of queued records.
+    pub(crate) fn buffered(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Processes the queued record with the smallest timestamp, then fires due stream-time
+    /// punctuations. Returns `false` when nothing was queued.
+    pub(crate) fn process_next(&mut self) -> Result<bool> {
+        let Some(Queued { raw, timestamp }) = self.queues.pop() else {
+            return Ok(false);
+        };
+        self.ctx.position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+        self.ctx.stream_time = self.ctx.stream_time.max(timestamp);
+        let source = self.sources.get_mut(&raw.topic).ok_or_else(|| {
+            StreamsError::Bug(format!("task {} lost the source of topic `{}`", self.ctx.task_id, raw.topic))
+        })?;
+        source.process(raw, timestamp, &mut self.ctx)?;
+        if !self.stream_punctuations.is_empty() {
+            let now = self.ctx.stream_time;
+            self.stream_punctuations.fire(now, &mut self.ctx)?;
+        }
+        Ok(true)
+    }
+
+    /// Sets the wall clock to `now` and fires due wall-clock punctuations.
+    pub(crate) fn punctuate_wall_clock(&mut self, now: Timestamp) -> Result<bool> {
+        self.ctx.wall_clock = now;
+        self.wall_punctuations.fire(now, &mut self.ctx)
+    }
+
+    /// Flushes the task's stores.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.ctx.flush_stores()
+    }
+
+    /// Closes every processor.
+    pub(crate) fn close(&mut self) {
+        for node in &self.nodes {
+            lock(node).close();
+        }
+    }
+}

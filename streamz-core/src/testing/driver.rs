@@ -1,0 +1,429 @@
+//! The driver: tasks, topics, wall clock.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{TestInputTopic, TestOutputTopic};
+use crate::error::{StreamsError, TopologyError};
+use crate::record::{Headers, RawRecord, Timestamped};
+use crate::serdes::Data;
+use crate::state::{KeyValueStore, SessionStore, WindowStore};
+use crate::task::{default_partition, lock, Metrics, RecordCollector, StoreEntry, Task, TaskId, TimestampPolicy};
+use crate::time::{Timestamp, Window};
+use crate::topology::{Plan, TaskEnv, Topology};
+use crate::Result;
+
+/// Settings of a [`TopologyTestDriver`].
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    app_id: String,
+    partitions: BTreeMap<String, i32>,
+    wall_clock: Timestamp,
+    timestamp_policy: TimestampPolicy,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            app_id: "streamz-test".into(),
+            partitions: BTreeMap::new(),
+            wall_clock: Timestamp(0),
+            timestamp_policy: TimestampPolicy::Fail,
+        }
+    }
+}
+
+impl DriverConfig {
+    /// The application id (prefix of internal topics); `streamz-test` by default.
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = app_id.into();
+        self
+    }
+
+    /// Gives input topic `topic` `n` partitions (1 by default).
+    pub fn partitions(mut self, topic: impl Into<String>, n: i32) -> Self {
+        self.partitions.insert(topic.into(), n);
+        self
+    }
+
+    /// Starts the wall clock at `time` (0 by default).
+    pub fn wall_clock(mut self, time: Timestamp) -> Self {
+        self.wall_clock = time;
+        self
+    }
+
+    /// What to do with negative timestamps.
+    pub fn timestamp_policy(mut self, policy: TimestampPolicy) -> Self {
+        self.timestamp_policy = policy;
+        self
+    }
+}
+
+/// Records written to topics, kept per topic, with those still to be routed to readers.
+#[derive(Default)]
+pub(crate) struct Log {
+    pub(crate) topics: HashMap<String, Vec<RawRecord>>,
+    pub(crate) read: HashMap<String, usize>,
+    offsets: HashMap<(String, i32), i64>,
+    pending: VecDeque<RawRecord>,
+    partitions: BTreeMap<String, i32>,
+    round_robin: i32,
+}
+
+impl Log {
+    /// Appends a record: picks its partition and offset, and keeps it.
+    fn append(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: Timestamp,
+        headers: Headers,
+    ) -> RawRecord {
+        let n = self.partitions.get(topic).copied().unwrap_or(1);
+        let partition = partition.unwrap_or_else(|| match &key {
+            Some(k) => default_partition(k, n),
+            None => {
+                self.round_robin = self.round_robin.wrapping_add(1);
+                self.round_robin.rem_euclid(n)
+            }
+        });
+        let offset = self.offsets.entry((topic.to_string(), partition)).or_insert(0);
+        let raw = RawRecord { topic: Arc::from(topic), partition, offset: *offset, timestamp, key, value, headers };
+        *offset += 1;
+        self.topics.entry(topic.to_string()).or_default().push(raw.clone());
+        raw
+    }
+}
+
+struct Collector(Arc<Mutex<Log>>);
+
+impl RecordCollector for Collector {
+    fn send(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: Timestamp,
+        headers: &Headers,
+    ) -> Result<()> {
+        let mut log = lock(&self.0);
+        let raw = log.append(
+            topic,
+            partition,
+            key.map(<[u8]>::to_vec),
+            value.map(<[u8]>::to_vec),
+            timestamp,
+            headers.clone(),
+        );
+        log.pending.push_back(raw);
+        Ok(())
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) plan: Plan,
+    tasks: BTreeMap<TaskId, Task>,
+    global_tasks: Vec<Task>,
+    /// Topic → (global, sub-topology) reading it.
+    readers: HashMap<String, Vec<(bool, u32)>>,
+    pub(crate) log: Arc<Mutex<Log>>,
+    wall_clock: Timestamp,
+    metrics: Arc<Metrics>,
+}
+
+/// Runs a topology in-process and deterministically.
+///
+/// Pipe records into input topics with explicit timestamps ([`TestInputTopic`]), read what
+/// the topology wrote ([`TestOutputTopic`]), advance the wall clock, and inspect stores.
+///
+/// # Examples
+///
+/// ```
+/// use streamz_core::prelude::*;
+///
+/// let builder = StreamsBuilder::new();
+/// builder.stream::<String, i64>("in").map_values(|v| v * 2).to("out");
+/// let driver = TopologyTestDriver::new(builder.build()?)?;
+/// driver.input::<String, i64>("in").pipe("k".into(), 21, 1_000)?;
+/// let out = driver.output::<String, i64>("out").read_records();
+/// assert_eq!((out[0].value, out[0].timestamp), (42, Timestamp(1_000)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TopologyTestDriver {
+    pub(crate) inner: Rc<RefCell<Inner>>,
+}
+
+impl std::fmt::Debug for TopologyTestDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopologyTestDriver").field("app_id", &self.inner.borrow().plan.app_id).finish_non_exhaustive()
+    }
+}
+
+impl TopologyTestDriver {
+    /// A driver of `topology` with the default configuration (one partition per topic).
+    ///
+    /// # Errors
+    ///
+    /// [`TopologyError`] (as [`StreamsError::Topology`]) when the topology cannot run, e.g.
+    /// join inputs that are not co-partitioned; [`StreamsError`] when a processor's `init`
+    /// fails.
+    pub fn new(topology: Topology) -> Result<Self> {
+        Self::with_config(topology, DriverConfig::default())
+    }
+
+    /// A driver of `topology` with `config`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TopologyTestDriver::new`].
+    pub fn with_config(topology: Topology, config: DriverConfig) -> Result<Self> {
+        let plan = topology.plan(&config.app_id, |t| Some(config.partitions.get(t).copied().unwrap_or(1)))?;
+        let log = Arc::new(Mutex::new(Log { partitions: plan.partitions.clone(), ..Log::default() }));
+        let metrics = Arc::new(Metrics::default());
+        let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
+            collector: Box::new(Collector(log.clone())),
+            metrics: metrics.clone(),
+            wall_clock: config.wall_clock,
+            timestamp_policy: config.timestamp_policy,
+            globals,
+        };
+        let mut readers: HashMap<String, Vec<(bool, u32)>> = HashMap::new();
+        let mut global_tasks = Vec::new();
+        let mut globals = HashMap::new();
+        for sub in &topology.global {
+            let task = topology.create_task(
+                &plan,
+                TaskId { subtopology: sub.id, partition: -1 },
+                true,
+                env(HashMap::new()),
+            )?;
+            for name in &sub.stores {
+                if let Some(entry) = task.ctx.stores.get(name) {
+                    globals.insert(name.clone(), entry.clone());
+                }
+            }
+            for t in &sub.source_topics {
+                readers.entry(t.resolve(&config.app_id)).or_default().push((true, sub.id));
+            }
+            global_tasks.push(task);
+        }
+        let mut tasks = BTreeMap::new();
+        for &id in &plan.tasks {
+            tasks.insert(id, topology.create_task(&plan, id, false, env(globals.clone()))?);
+        }
+        for sub in &topology.subtopologies {
+            for t in &sub.source_topics {
+                readers.entry(t.resolve(&config.app_id)).or_default().push((false, sub.id));
+            }
+        }
+        let inner = Inner { plan, tasks, global_tasks, readers, log, wall_clock: config.wall_clock, metrics };
+        Ok(TopologyTestDriver { inner: Rc::new(RefCell::new(inner)) })
+    }
+
+    /// An input topic of `K`, `V` with their default serdes.
+    pub fn input<K: Data, V: Data>(&self, topic: &str) -> TestInputTopic<K, V> {
+        TestInputTopic::new(self.clone(), topic, K::default_serde(), V::default_serde())
+    }
+
+    /// An output topic of `K`, `V` with their default serdes. Reading consumes the records.
+    pub fn output<K: Data, V: Data>(&self, topic: &str) -> TestOutputTopic<K, V> {
+        TestOutputTopic::new(self.clone(), topic, K::default_serde(), V::default_serde())
+    }
+
+    /// Advances the wall clock by `by`, firing due wall-clock punctuations.
+    ///
+    /// # Errors
+    ///
+    /// The first error a punctuation or a processor raised.
+    pub fn advance_wall_clock(&self, by: Duration) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        inner.wall_clock = inner.wall_clock + by;
+        let now = inner.wall_clock;
+        for task in inner.tasks.values_mut() {
+            task.punctuate_wall_clock(now)?;
+        }
+        inner.run()
+    }
+
+    /// The wall-clock time of the driver.
+    pub fn wall_clock(&self) -> Timestamp {
+        self.inner.borrow().wall_clock
+    }
+
+    /// Processes every queued record (after [`TestInputTopic::enqueue`]).
+    ///
+    /// # Errors
+    ///
+    /// The first error a processor raised.
+    pub fn process(&self) -> Result<()> {
+        self.inner.borrow_mut().run()
+    }
+
+    /// The counters of the topology (records dropped by reason, ...).
+    pub fn metrics(&self) -> BTreeMap<String, u64> {
+        self.inner.borrow().metrics.snapshot()
+    }
+
+    /// Counter `name` (0 when never counted), e.g. `dropped-records`.
+    pub fn metric(&self, name: &str) -> u64 {
+        self.inner.borrow().metrics.get(name)
+    }
+
+    /// The plan the driver runs: internal topic names, partition counts, tasks.
+    pub fn plan(&self) -> Plan {
+        self.inner.borrow().plan.clone()
+    }
+
+    /// Every record written to `topic` so far, read or not, as bytes.
+    pub fn raw_records(&self, topic: &str) -> Vec<RawRecord> {
+        lock(&self.inner.borrow().log).topics.get(topic).cloned().unwrap_or_default()
+    }
+
+    /// All entries of key-value store `name` over all tasks, in task then key-byte order.
+    /// Works for stores of `V` and for the DSL's stores of timestamped `V`.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::State`] when no task has the store or its types differ.
+    pub fn key_value_store<K: 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, V)>> {
+        self.each_task(name, |task| {
+            if let Ok(store) = task.ctx.store::<dyn KeyValueStore<K, Timestamped<V>>>(name) {
+                return Ok(lock(&store).all().map(|(k, v)| (k, v.value)).collect());
+            }
+            let store = task.ctx.store::<dyn KeyValueStore<K, V>>(name)?;
+            let all = lock(&store).all().collect();
+            Ok(all)
+        })
+    }
+
+    /// All entries of window store `name` with start in `[from, to]`, over all tasks.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::State`] when no task has the store or its types differ.
+    pub fn window_store<K: 'static, V: Clone + 'static>(
+        &self,
+        name: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(K, Timestamp, V)>> {
+        self.each_task(name, |task| {
+            if let Ok(store) = task.ctx.store::<dyn WindowStore<K, Timestamped<V>>>(name) {
+                return Ok(lock(&store).fetch_all(from, to).into_iter().map(|(k, s, v)| (k, s, v.value)).collect());
+            }
+            let store = task.ctx.store::<dyn WindowStore<K, V>>(name)?;
+            let all = lock(&store).fetch_all(from, to);
+            Ok(all)
+        })
+    }
+
+    /// The sessions of `key` in session store `name`, over all tasks.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::State`] when no task has the store or its types differ.
+    pub fn session_store<K: 'static, V: Clone + 'static>(&self, name: &str, key: &K) -> Result<Vec<(Window, V)>> {
+        self.each_task(name, |task| {
+            if let Ok(store) = task.ctx.store::<dyn SessionStore<K, Timestamped<V>>>(name) {
+                return Ok(lock(&store).fetch(key).into_iter().map(|(w, v)| (w, v.value)).collect());
+            }
+            let store = task.ctx.store::<dyn SessionStore<K, V>>(name)?;
+            let all = lock(&store).fetch(key);
+            Ok(all)
+        })
+    }
+
+    fn each_task<T>(&self, name: &str, f: impl Fn(&Task) -> Result<Vec<T>>) -> Result<Vec<T>> {
+        let inner = self.inner.borrow();
+        if let Some(global) = inner.global_tasks.iter().find(|g| g.ctx.stores.contains_key(name)) {
+            return f(global);
+        }
+        let mut out = Vec::new();
+        let mut found = false;
+        for task in inner.tasks.values().filter(|t| t.ctx.stores.contains_key(name)) {
+            found = true;
+            out.extend(f(task)?);
+        }
+        if !found {
+            return Err(StreamsError::State { store: name.into(), message: "no task has a store of that name".into() });
+        }
+        Ok(out)
+    }
+
+    /// Appends a record to `topic` and queues it at the tasks reading it.
+    pub(crate) fn append(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+        timestamp: Timestamp,
+        headers: Headers,
+    ) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        let raw = lock(&inner.log).append(topic, partition, key, value, timestamp, headers);
+        inner.route(raw)
+    }
+}
+
+impl Inner {
+    /// Hands `raw` to the tasks that read its topic.
+    fn route(&mut self, raw: RawRecord) -> Result<()> {
+        let Some(readers) = self.readers.get(&*raw.topic) else {
+            return Ok(());
+        };
+        for &(global, sub) in readers {
+            let task = if global {
+                self.global_tasks.get_mut(sub as usize)
+            } else {
+                self.tasks.get_mut(&TaskId { subtopology: sub, partition: raw.partition })
+            };
+            let task = task.ok_or_else(|| {
+                StreamsError::Topology(TopologyError::Invalid {
+                    operator: raw.topic.to_string(),
+                    reason: format!(
+                        "partition {} has no task (the topic has more partitions than the topology was planned with)",
+                        raw.partition
+                    ),
+                })
+            })?;
+            task.add_record(raw.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Processes until no task has queued records and nothing is left to route.
+    pub(crate) fn run(&mut self) -> Result<()> {
+        loop {
+            let mut busy = false;
+            for task in self.global_tasks.iter_mut().chain(self.tasks.values_mut()) {
+                while task.process_next()? {
+                    busy = true;
+                }
+            }
+            let pending: Vec<RawRecord> = lock(&self.log).pending.drain(..).collect();
+            for raw in pending {
+                busy = true;
+                self.route(raw)?;
+            }
+            if !busy {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in self.tasks.values_mut().chain(self.global_tasks.iter_mut()) {
+            task.close();
+        }
+    }
+}
