@@ -1,0 +1,7 @@
+//! Chapters of the user guide. Their code blocks run as tests.
+
+#[doc = include_str!("../docs/testing.md")]
+pub mod testing {}
+
+#[doc = include_str!("../docs/semantics.md")]
+pub mod semantics {}
