@@ -4,8 +4,10 @@
 
 pub mod dsl;
 pub mod error;
+pub mod kafka;
 pub mod processor;
 pub mod record;
+pub mod runtime;
 pub mod serdes;
 pub mod state;
 pub mod task;

@@ -1,0 +1,125 @@
+//! Topic metadata and creation of internal topics.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::executor::block_on;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientConfig;
+
+use super::kafka_error;
+use crate::topology::{InternalTopic, InternalTopicKind};
+use crate::{Result, StreamsError};
+
+/// Reads metadata and creates topics.
+pub(crate) struct KafkaAdmin {
+    admin: AdminClient<DefaultClientContext>,
+    metadata: BaseConsumer,
+    bootstrap: String,
+    timeout: Duration,
+}
+
+impl KafkaAdmin {
+    /// An admin of the cluster at `bootstrap`.
+    pub(crate) fn new(bootstrap: &str, timeout: Duration) -> Result<Self> {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", bootstrap).set("log_level", "3");
+        let admin = config.create().map_err(|e| kafka_error("cannot create the admin client", e))?;
+        let metadata = config.create().map_err(|e| kafka_error("cannot create the metadata client", e))?;
+        Ok(KafkaAdmin { admin, metadata, bootstrap: bootstrap.to_string(), timeout })
+    }
+
+    /// The partition count of every topic of the cluster.
+    ///
+    /// # Errors
+    ///
+    /// A retriable [`StreamsError::Kafka`] when no broker answers within the timeout.
+    pub(crate) fn partition_counts(&self) -> Result<BTreeMap<String, i32>> {
+        let metadata = self.metadata.fetch_metadata(None, self.timeout).map_err(|e| {
+            kafka_error(&format!("cannot reach the Kafka cluster at `{}` within {:?}", self.bootstrap, self.timeout), e)
+        })?;
+        Ok(metadata.topics().iter().map(|t| (t.name().to_string(), t.partitions().len() as i32)).collect())
+    }
+
+    /// Creates the internal topics that do not exist yet; checks the partition counts of
+    /// those that do.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when creation fails, or an existing topic has another
+    /// partition count than the topology needs.
+    pub(crate) fn ensure_internal_topics(&self, topics: &[InternalTopic], replication: i32) -> Result<()> {
+        let existing = self.partition_counts()?;
+        let mut missing = Vec::new();
+        for topic in topics {
+            match existing.get(&topic.name) {
+                Some(&n) if n == topic.partitions => {}
+                Some(&n) => {
+                    return Err(StreamsError::Kafka {
+                        message: format!(
+                            "internal topic `{}` has {n} partitions but the topology needs {} (delete it, or reset the application)",
+                            topic.name, topic.partitions
+                        ),
+                        retriable: false,
+                    })
+                }
+                None => missing.push(topic),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let configs: Vec<Vec<(&str, String)>> = missing.iter().map(|t| topic_configs(t.kind)).collect();
+        let new_topics: Vec<NewTopic<'_>> = missing
+            .iter()
+            .zip(&configs)
+            .map(|(t, config)| {
+                config.iter().fold(NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(replication)), |nt, (k, v)| nt.set(k, v))
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let results = block_on(self.admin.create_topics(&new_topics, &options)).map_err(|e| kafka_error("cannot create internal topics", e))?;
+        for result in results {
+            if let Err((topic, code)) = result {
+                if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                    return Err(StreamsError::Kafka { message: format!("cannot create internal topic `{topic}`: {code}"), retriable: false });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates `topic` with `partitions` partitions if it does not exist (for tests, tools and
+    /// examples).
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when creation fails.
+    pub(crate) fn create_topic(&self, topic: &str, partitions: i32, config: &[(&str, &str)]) -> Result<()> {
+        let nt = config.iter().fold(NewTopic::new(topic, partitions, TopicReplication::Fixed(1)), |nt, (k, v)| nt.set(k, v));
+        let options = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let results = block_on(self.admin.create_topics([&nt], &options)).map_err(|e| kafka_error("cannot create topic", e))?;
+        for result in results {
+            if let Err((topic, code)) = result {
+                if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
+                    return Err(StreamsError::Kafka { message: format!("cannot create topic `{topic}`: {code}"), retriable: false });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn topic_configs(kind: InternalTopicKind) -> Vec<(&'static str, String)> {
+    match kind {
+        InternalTopicKind::Repartition => {
+            vec![("cleanup.policy", "delete".into()), ("retention.ms", "-1".into()), ("segment.bytes", "52428800".into())]
+        }
+        InternalTopicKind::Changelog => vec![("cleanup.policy", "compact".into())],
+        InternalTopicKind::WindowedChangelog { retention_ms } => {
+            vec![("cleanup.policy", "compact,delete".into()), ("retention.ms", retention_ms.to_string())]
+        }
+    }
+}

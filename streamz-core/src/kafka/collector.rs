@@ -1,0 +1,115 @@
+//! A record collector backed by a Kafka producer.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientConfig, ClientContext};
+
+use super::kafka_error;
+use crate::record::Headers;
+use crate::task::{lock, RecordCollector};
+use crate::time::Timestamp;
+use crate::{Result, StreamsError};
+
+/// Remembers the first failed delivery, reported at the next flush.
+#[derive(Default)]
+pub(crate) struct DeliveryTracker {
+    failed: Mutex<Option<String>>,
+    delivered: AtomicU64,
+}
+
+impl ClientContext for DeliveryTracker {}
+
+impl ProducerContext for DeliveryTracker {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((err, msg)) => {
+                let mut failed = lock(&self.failed);
+                if failed.is_none() {
+                    use rdkafka::Message;
+                    *failed = Some(format!("cannot deliver a record to topic `{}` partition {}: {err}", msg.topic(), msg.partition()));
+                }
+            }
+        }
+    }
+}
+
+/// One producer of a stream thread, shared by its tasks.
+#[derive(Clone)]
+pub(crate) struct SharedProducer(Arc<BaseProducer<DeliveryTracker>>);
+
+impl SharedProducer {
+    pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
+        let producer = config.create_with_context(DeliveryTracker::default()).map_err(|e| kafka_error("cannot create the producer", e))?;
+        Ok(SharedProducer(Arc::new(producer)))
+    }
+
+    /// Serves delivery reports without waiting.
+    pub(crate) fn poll(&self) {
+        self.0.poll(Duration::ZERO);
+    }
+
+    /// Waits until every record sent is acknowledged; reports the first failed delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when a record could not be delivered (after the client's
+    /// retries) or the flush timed out.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+        self.0.flush(timeout).map_err(|e| kafka_error("cannot flush the producer", e))?;
+        match lock(&self.0.context().failed).take() {
+            Some(message) => Err(StreamsError::Kafka { message, retriable: false }),
+            None => Ok(()),
+        }
+    }
+
+    /// The number of records acknowledged so far.
+    pub(crate) fn delivered(&self) -> u64 {
+        self.0.context().delivered.load(Ordering::Relaxed)
+    }
+}
+
+/// Sends a task's output records with the thread's producer.
+pub(crate) struct KafkaCollector {
+    pub(crate) producer: SharedProducer,
+}
+
+impl RecordCollector for KafkaCollector {
+    fn send(&mut self, topic: &str, partition: Option<i32>, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: Timestamp, headers: &Headers) -> Result<()> {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp.0);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        if !headers.is_empty() {
+            let owned = headers.iter().fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (name, value)| {
+                h.insert(Header { key: name, value: value.as_deref() })
+            });
+            record = record.headers(owned);
+        }
+        loop {
+            match self.producer.0.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    self.producer.0.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(kafka_error(&format!("cannot send a record to topic `{topic}`"), e)),
+            }
+        }
+    }
+}

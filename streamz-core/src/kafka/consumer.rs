@@ -1,0 +1,177 @@
+//! A consumer of the application's group, with rebalance callbacks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{Headers as _, Message};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+
+use super::kafka_error;
+use crate::record::{Headers, RawRecord};
+use crate::time::Timestamp;
+use crate::Result;
+
+/// Offsets to commit: topic, partition, next offset to read.
+pub(crate) type Offsets = [(Arc<str>, i32, i64)];
+
+/// What a stream thread does when its partitions change. Called from within `poll`.
+pub(crate) trait PartitionEvents: Send + Sync {
+    /// `partitions` are about to be taken away: finish and commit their work with `commit`.
+    fn revoked(&self, partitions: &[(String, i32)], commit: &dyn Fn(&Offsets) -> Result<()>);
+    /// `partitions` were assigned.
+    fn assigned(&self, partitions: &[(String, i32)]);
+}
+
+pub(crate) struct RebalanceContext {
+    events: Arc<dyn PartitionEvents>,
+}
+
+impl ClientContext for RebalanceContext {}
+
+fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
+    list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect()
+}
+
+fn commit_with(consumer: &BaseConsumer<RebalanceContext>, offsets: &Offsets) -> Result<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let mut list = TopicPartitionList::with_capacity(offsets.len());
+    for (topic, partition, offset) in offsets {
+        list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).map_err(|e| kafka_error("cannot list offsets", e))?;
+    }
+    consumer.commit(&list, CommitMode::Sync).map_err(|e| kafka_error("cannot commit offsets", e))
+}
+
+impl ConsumerContext for RebalanceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            self.events.revoked(&partitions(list), &|offsets| commit_with(consumer, offsets));
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            self.events.assigned(&partitions(list));
+        }
+    }
+}
+
+/// A group member reading the topology's source topics in batches.
+pub(crate) struct StreamConsumer {
+    consumer: BaseConsumer<RebalanceContext>,
+    topics: HashMap<String, Arc<str>>,
+}
+
+impl StreamConsumer {
+    pub(crate) fn new(config: &ClientConfig, events: Arc<dyn PartitionEvents>) -> Result<Self> {
+        let consumer = config.create_with_context(RebalanceContext { events }).map_err(|e| kafka_error("cannot create the consumer", e))?;
+        Ok(StreamConsumer { consumer, topics: HashMap::new() })
+    }
+
+    /// Joins the group, reading `topics`.
+    pub(crate) fn subscribe(&mut self, topics: &[String]) -> Result<()> {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.consumer.subscribe(&names).map_err(|e| kafka_error("cannot subscribe", e))?;
+        for t in topics {
+            self.topics.insert(t.clone(), Arc::from(t.as_str()));
+        }
+        Ok(())
+    }
+
+    /// Up to `max` records: waits up to `timeout` for the first, then takes what is buffered.
+    /// Stops early when `stop()` turns true after a poll (a rebalance happened in it).
+    pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration, stop: &dyn Fn() -> bool) -> Result<Vec<RawRecord>> {
+        let mut out = Vec::new();
+        let mut wait = timeout;
+        while out.len() < max {
+            let polled = self.consumer.poll(wait);
+            if stop() {
+                break;
+            }
+            let Some(message) = polled else { break };
+            wait = Duration::ZERO;
+            let message = message.map_err(|e| kafka_error("cannot consume", e))?;
+            out.push(to_raw(&message, &mut self.topics));
+        }
+        Ok(out)
+    }
+
+    /// Commits `offsets` synchronously.
+    pub(crate) fn commit(&self, offsets: &Offsets) -> Result<()> {
+        commit_with(&self.consumer, offsets)
+    }
+
+    /// Leaves the group (revoking partitions through the callbacks).
+    pub(crate) fn unsubscribe(&self) {
+        self.consumer.unsubscribe();
+    }
+}
+
+/// A raw record of `message`, with its topic name shared through `topics`.
+fn to_raw<M: Message>(message: &M, topics: &mut HashMap<String, Arc<str>>) -> RawRecord {
+    let topic = match topics.get(message.topic()) {
+        Some(t) => t.clone(),
+        None => {
+            let t: Arc<str> = Arc::from(message.topic());
+            topics.insert(message.topic().to_string(), t.clone());
+            t
+        }
+    };
+    let headers: Headers = message
+        .headers()
+        .map(|hs| hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect())
+        .unwrap_or_default();
+    RawRecord {
+        topic,
+        partition: message.partition(),
+        offset: message.offset(),
+        timestamp: Timestamp(message.timestamp().to_millis().unwrap_or(-1)),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec),
+        headers,
+    }
+}
+
+/// A consumer outside the group reading every partition of the global tables' topics.
+pub(crate) struct GlobalConsumer {
+    consumer: BaseConsumer,
+    topics: HashMap<String, Arc<str>>,
+}
+
+impl GlobalConsumer {
+    /// Assigns every partition of `topics` from the beginning; returns each partition's end
+    /// offset (where the initial load ends).
+    pub(crate) fn assign_all(config: &ClientConfig, topics: &[String], timeout: Duration) -> Result<(Self, Vec<(String, i32, i64)>)> {
+        let consumer: BaseConsumer = config.create().map_err(|e| kafka_error("cannot create the global consumer", e))?;
+        let mut list = TopicPartitionList::new();
+        let mut ends = Vec::new();
+        for topic in topics {
+            let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| kafka_error(&format!("cannot read metadata of `{topic}`"), e))?;
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(|e| kafka_error("cannot read end offsets", e))?;
+                    list.add_partition_offset(topic, p.id(), Offset::Beginning).map_err(|e| kafka_error("cannot list partitions", e))?;
+                    ends.push((topic.clone(), p.id(), high));
+                }
+            }
+        }
+        consumer.assign(&list).map_err(|e| kafka_error("cannot assign the global partitions", e))?;
+        Ok((GlobalConsumer { consumer, topics: HashMap::new() }, ends))
+    }
+
+    /// Up to `max` records, waiting up to `timeout` for the first.
+    pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration) -> Result<Vec<RawRecord>> {
+        let mut out = Vec::new();
+        let mut wait = timeout;
+        while out.len() < max {
+            let Some(message) = self.consumer.poll(wait) else { break };
+            wait = Duration::ZERO;
+            let message = message.map_err(|e| kafka_error("cannot consume a global topic", e))?;
+            out.push(to_raw(&message, &mut self.topics));
+        }
+        Ok(out)
+    }
+}

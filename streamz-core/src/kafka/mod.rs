@@ -1,0 +1,20 @@
+//! Kafka I/O: the only module that imports `rdkafka`.
+//!
+//! Consumers with rebalance callbacks, a producer-backed record collector, an admin for
+//! internal topics and metadata, and the embedded (in-process mock) cluster.
+
+mod admin;
+mod client;
+mod collector;
+mod consumer;
+mod embedded;
+mod errors;
+mod tools;
+
+pub(crate) use admin::KafkaAdmin;
+pub(crate) use client::{consumer_config, global_consumer_config, producer_config};
+pub(crate) use collector::{KafkaCollector, SharedProducer};
+pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
+pub use embedded::EmbeddedCluster;
+pub(crate) use errors::kafka_error;
+pub use tools::KafkaClient;

@@ -1,0 +1,175 @@
+//! `KafkaClient`: typed produce, read and topic creation, for examples, tests and tools.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::{kafka_error, KafkaAdmin};
+use crate::error::{RecordPart, RecordPosition};
+use crate::record::Record;
+use crate::serdes::{to_bytes, Data};
+use crate::time::Timestamp;
+use crate::{Result, StreamsError};
+
+/// A small typed client of a cluster: create topics, produce records, read a topic back.
+///
+/// Meant for examples, tests and tools around an application, not for the application itself.
+///
+/// # Examples
+///
+/// ```
+/// use streamz_core::kafka::{EmbeddedCluster, KafkaClient};
+/// use streamz_core::Timestamp;
+///
+/// let cluster = EmbeddedCluster::start()?;
+/// let client = KafkaClient::connect(cluster.bootstrap_servers())?;
+/// client.create_topic("greetings", 1)?;
+/// client.produce("greetings", [("k".to_string(), "hello".to_string(), Timestamp::now())])?;
+/// let records = client.read::<String, String>("greetings", 1, std::time::Duration::from_secs(10))?;
+/// assert_eq!(records[0].value, "hello");
+/// # Ok::<(), streamz_core::StreamsError>(())
+/// ```
+pub struct KafkaClient {
+    bootstrap: String,
+    admin: KafkaAdmin,
+    producer: BaseProducer,
+}
+
+impl std::fmt::Debug for KafkaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaClient").field("bootstrap", &self.bootstrap).finish()
+    }
+}
+
+impl KafkaClient {
+    /// A client of the cluster at `bootstrap`.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the clients cannot be created.
+    pub fn connect(bootstrap: &str) -> Result<Self> {
+        let admin = KafkaAdmin::new(bootstrap, Duration::from_secs(10))?;
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("partitioner", "murmur2_random")
+            .set("linger.ms", "5")
+            .set("log_level", "3")
+            .create()
+            .map_err(|e| kafka_error("cannot create the producer", e))?;
+        Ok(KafkaClient { bootstrap: bootstrap.to_string(), admin, producer })
+    }
+
+    /// Creates `topic` with `partitions` partitions, if it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the cluster refuses.
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<()> {
+        self.admin.create_topic(topic, partitions, &[])
+    }
+
+    /// The partition count of every topic of the cluster.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the cluster does not answer.
+    pub fn partition_counts(&self) -> Result<std::collections::BTreeMap<String, i32>> {
+        self.admin.partition_counts()
+    }
+
+    /// Produces `records` (key, value, timestamp) with the default serdes of `K` and `V`,
+    /// partitioned as the Java client does, and waits until all are acknowledged.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Serialization`] or [`StreamsError::Kafka`].
+    pub fn produce<K: Data, V: Data>(&self, topic: &str, records: impl IntoIterator<Item = (K, V, Timestamp)>) -> Result<()> {
+        let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
+        for (key, value, timestamp) in records {
+            let fail = |part, source| StreamsError::Serialization { topic: topic.to_string(), part, source };
+            let k = to_bytes(&*key_serde, &key).map_err(|e| fail(RecordPart::Key, e))?;
+            let v = to_bytes(&*value_serde, &value).map_err(|e| fail(RecordPart::Value, e))?;
+            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp.0);
+            if let Some(k) = &k {
+                record = record.key(k);
+            }
+            if let Some(v) = &v {
+                record = record.payload(v);
+            }
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), r)) => {
+                        record = r;
+                        self.producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => return Err(kafka_error(&format!("cannot produce to `{topic}`"), e)),
+                }
+            }
+        }
+        self.producer.flush(Duration::from_secs(30)).map_err(|e| kafka_error("cannot flush the producer", e))
+    }
+
+    /// Reads `topic` from the beginning of every partition until at least `min` records
+    /// arrived and no more came for a moment, or `timeout` passed; returns them by partition,
+    /// then offset. Reads committed records only when `committed_only`.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Deserialization`] for a record that does not decode, or
+    /// [`StreamsError::Kafka`].
+    pub fn read<K: Data, V: Data>(&self, topic: &str, min: usize, timeout: Duration) -> Result<Vec<Record<K, V>>> {
+        self.read_with(topic, min, timeout, false)
+    }
+
+    /// As [`KafkaClient::read`], choosing the isolation level.
+    ///
+    /// # Errors
+    ///
+    /// As [`KafkaClient::read`].
+    pub fn read_with<K: Data, V: Data>(&self, topic: &str, min: usize, timeout: Duration, committed_only: bool) -> Result<Vec<Record<K, V>>> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", format!("streamz-reader-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", if committed_only { "read_committed" } else { "read_uncommitted" })
+            .set("log_level", "3")
+            .create()
+            .map_err(|e| kafka_error("cannot create the consumer", e))?;
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(|e| kafka_error("cannot read metadata", e))?;
+        let mut list = TopicPartitionList::new();
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                list.add_partition_offset(topic, p.id(), Offset::Beginning).map_err(|e| kafka_error("cannot list partitions", e))?;
+            }
+        }
+        consumer.assign(&list).map_err(|e| kafka_error("cannot assign partitions", e))?;
+        let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
+        let topic_name: Arc<str> = Arc::from(topic);
+        let mut by_partition: HashMap<i32, Vec<(i64, Record<K, V>)>> = HashMap::new();
+        let (start, mut count, mut last) = (Instant::now(), 0usize, Instant::now());
+        while start.elapsed() < timeout && !(count >= min && last.elapsed() > Duration::from_millis(500)) {
+            let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
+            let message = message.map_err(|e| kafka_error("cannot consume", e))?;
+            use rdkafka::Message;
+            let position = RecordPosition { topic: topic_name.clone(), partition: message.partition(), offset: message.offset() };
+            let fail = |part, source| StreamsError::Deserialization { position: position.clone(), part, source };
+            let key = key_serde.deserialize(message.key()).map_err(|e| fail(RecordPart::Key, e))?;
+            let value = value_serde.deserialize(message.payload()).map_err(|e| fail(RecordPart::Value, e))?;
+            let timestamp = Timestamp(message.timestamp().to_millis().unwrap_or(-1));
+            by_partition.entry(message.partition()).or_default().push((message.offset(), Record::new(key, value, timestamp)));
+            count += 1;
+            last = Instant::now();
+        }
+        let mut partitions: Vec<_> = by_partition.into_iter().collect();
+        partitions.sort_by_key(|(p, _)| *p);
+        Ok(partitions.into_iter().flat_map(|(_, mut records)| {
+            records.sort_by_key(|(o, _)| *o);
+            records.into_iter().map(|(_, r)| r)
+        }).collect())
+    }
+}

@@ -1,0 +1,95 @@
+//! End to end on a real Kafka broker: the same topologies as under the test driver, with the
+//! same outputs per key.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bootstrap, per_key, unique};
+use streamz::kafka::KafkaClient;
+use streamz::prelude::*;
+use streamz::runtime::{App, AppState, StreamsConfig};
+use streamz::topology::Topology;
+
+fn word_count(input: &str, output: &str) -> Result<Topology, TopologyError> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<(), String>(input)
+        .flat_map_values(|line| line.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>())
+        .select_key(|_, word| word.clone())
+        .group_by_key()
+        .count_with(Materialized::named("counts"))
+        .to_stream()
+        .to(output);
+    builder.build()
+}
+
+fn config(app: &str) -> StreamsConfig {
+    StreamsConfig::new(app).bootstrap_servers(bootstrap()).commit_interval(Duration::from_millis(200))
+}
+
+fn lines() -> Vec<String> {
+    (0..200).map(|i| format!("w{} w{} common w{}", i % 7, i % 13, i % 3)).collect()
+}
+
+#[test]
+fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
+    let (input, output) = (unique("lines"), unique("counts"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    client.create_topic(&input, 3)?;
+    client.create_topic(&output, 3)?;
+    let now = Timestamp::now().0;
+    client.produce(&input, lines().into_iter().enumerate().map(|(i, l)| ((), l, Timestamp(now + i as i64))))?;
+
+    let running = App::new(word_count(&input, &output)?, config(&unique("wc")))?.start()?;
+    let expected_records = lines().len() * 4;
+    let got = client.read::<String, Option<i64>>(&output, expected_records, Duration::from_secs(60))?;
+    running.close()?;
+
+    let driver = TopologyTestDriver::with_config(word_count(&input, &output)?, DriverConfig::default().partitions(&input, 3))?;
+    let pipe = driver.input::<(), String>(&input);
+    for (i, line) in lines().into_iter().enumerate() {
+        pipe.pipe((), line, now + i as i64)?;
+    }
+    let want = driver.output::<String, Option<i64>>(&output).read_records();
+    assert_eq!(got.len(), want.len());
+    assert_eq!(per_key(&got), per_key(&want));
+    Ok(())
+}
+
+#[test]
+fn an_unreachable_cluster_fails_start_with_a_clear_error() -> anyhow::Result<()> {
+    let config = StreamsConfig::new(unique("unreachable")).bootstrap_servers("127.0.0.1:1").startup_timeout(Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let err = App::new(word_count("a", "b")?, config)?.start().unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(15), "start took {:?}", started.elapsed());
+    assert!(err.to_string().contains("cannot reach the Kafka cluster at `127.0.0.1:1`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_missing_input_topic_fails_start() -> anyhow::Result<()> {
+    let missing = unique("missing");
+    let err = App::new(word_count(&missing, "out")?, config(&unique("missing-app")))?.start().unwrap_err();
+    assert!(matches!(err, StreamsError::Topology(TopologyError::UnknownTopic { ref topic, .. }) if *topic == missing), "{err}");
+    Ok(())
+}
+
+#[test]
+fn the_app_reports_its_states() -> anyhow::Result<()> {
+    let (input, output) = (unique("states-in"), unique("states-out"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    client.create_topic(&input, 1)?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = App::new(word_count(&input, &output)?, config(&unique("states")))?
+        .with_state_listener(move |_, new| log.lock().unwrap().push(new));
+    let running = app.start()?;
+    assert!(running.wait_for_state(AppState::Running, Duration::from_secs(30)), "state {:?}", running.state());
+    running.close()?;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.first(), Some(&AppState::Rebalancing));
+    assert!(seen.contains(&AppState::Running));
+    assert_eq!(&seen[seen.len() - 2..], &[AppState::PendingShutdown, AppState::NotRunning]);
+    Ok(())
+}
