@@ -1,6 +1,7 @@
 //! Built-in operators, one file each.
 
 pub(crate) mod aggregate;
+pub(crate) mod stream_stream_join;
 pub(crate) mod fn_processor;
 pub(crate) mod sink;
 pub(crate) mod source;
