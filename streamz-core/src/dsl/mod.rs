@@ -14,7 +14,9 @@ mod process;
 mod split;
 mod stream;
 mod stream_join;
+mod stream_table_join;
 mod table;
+mod table_join;
 mod table_source;
 mod windows;
 
