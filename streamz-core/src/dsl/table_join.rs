@@ -188,3 +188,7 @@ impl<K: Data, V: Data> Table<K, V> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "table_join_tests.rs"]
+mod tests;
