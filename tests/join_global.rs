@@ -19,7 +19,8 @@ fn topology() -> anyhow::Result<Topology> {
 
 #[test]
 fn lookup_by_computed_key_on_any_partition_count() -> R {
-    let d = TopologyTestDriver::with_config(topology()?, DriverConfig::default().partitions("s", 4).partitions("g", 3))?;
+    let d =
+        TopologyTestDriver::with_config(topology()?, DriverConfig::default().partitions("s", 4).partitions("g", 3))?;
     let g = d.input::<Option<String>, Option<String>>("g");
     g.pipe(Some("fr".into()), Some("France".into()), 100)?;
     let s = d.input::<i64, Option<String>>("s");

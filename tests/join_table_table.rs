@@ -98,14 +98,8 @@ fn outer_join_rows_and_deletes() -> R {
     put(&d, "l", None, 7)?; // left delete, right empty, left had a value: tombstone
     put(&d, "l", None, 8)?; // both empty: nothing
     put(&d, "r", None, 9)?;
-    let want = rows(&[
-        (Some("-+x"), 2),
-        (Some("-+x"), 3),
-        (Some("a+x"), 4),
-        (Some("a+-"), 5),
-        (Some("a+-"), 6),
-        (None, 7),
-    ]);
+    let want =
+        rows(&[(Some("-+x"), 2), (Some("-+x"), 3), (Some("a+x"), 4), (Some("a+-"), 5), (Some("a+-"), 6), (None, 7)]);
     assert_eq!(out(&d), want);
     Ok(())
 }

@@ -226,18 +226,51 @@ impl<K: Data, V: Data> Stream<K, V> {
         let logged = joined.logging;
         let backend = crate::state::StoreBackend::InMemory;
         use super::materialize::{kv_store, window_store_def};
-        graph.add_store(window_store_def::<K, V>(&stores.left, key_serde.clone(), backend, logged, retention, size, true));
-        graph.add_store(window_store_def::<K, VO>(&stores.right, key_serde.clone(), backend, logged, retention, size, true));
+        graph.add_store(window_store_def::<K, V>(
+            &stores.left,
+            key_serde.clone(),
+            backend,
+            logged,
+            retention,
+            size,
+            true,
+        ));
+        graph.add_store(window_store_def::<K, VO>(
+            &stores.right,
+            key_serde.clone(),
+            backend,
+            logged,
+            retention,
+            size,
+            true,
+        ));
         if let Some(held) = &stores.left_held {
-            graph.add_store(window_store_def::<K, V>(held, key_serde.clone(), backend, logged, HELD_RETENTION, size, true));
+            graph.add_store(window_store_def::<K, V>(
+                held,
+                key_serde.clone(),
+                backend,
+                logged,
+                HELD_RETENTION,
+                size,
+                true,
+            ));
         }
         if let Some(held) = &stores.right_held {
-            graph.add_store(window_store_def::<K, VO>(held, key_serde.clone(), backend, logged, HELD_RETENTION, size, true));
+            graph.add_store(window_store_def::<K, VO>(
+                held,
+                key_serde.clone(),
+                backend,
+                logged,
+                HELD_RETENTION,
+                size,
+                true,
+            ));
         }
         graph.add_store(kv_store::<i32, i64>(&stores.time, i32::default_serde(), backend, logged, false));
         let this_window = SideWindow { before, after, grace };
         let other_window = SideWindow { before: after, after: before, grace };
-        let (s, ks, p, ln, rn) = (stores.clone(), key_serde.clone(), pair.clone(), left_null.clone(), right_null.clone());
+        let (s, ks, p, ln, rn) =
+            (stores.clone(), key_serde.clone(), pair.clone(), left_null.clone(), right_null.clone());
         let this = ProcFactory::<_, K, V, K, VR, _>::new(move |inst, _| {
             Ok(StreamStreamJoin {
                 window: this_window,
@@ -286,7 +319,13 @@ impl<K: Data, V: Data> Stream<K, V> {
         let node = graph.add_processor(merge_name, &[this_node, other_node], merge);
         graph.copartition.push((op, vec![left.node, right.node]));
         drop(graph);
-        Stream { builder: self.builder.clone(), node, key_serde, value_serde: VR::default_serde(), repartition_required: false }
+        Stream {
+            builder: self.builder.clone(),
+            node,
+            key_serde,
+            value_serde: VR::default_serde(),
+            repartition_required: false,
+        }
     }
 }
 

@@ -175,7 +175,12 @@ impl<K: Data, V: Data> Stream<K, V> {
     ) -> crate::topology::NodeId {
         let store_name = store.to_string();
         let factory = ProcFactory::<_, K, V, K, VR, _>::new(move |inst, _| {
-            Ok(StreamTableJoin { store: inst.store(&store_name)?, lookup: lookup.clone(), joiner: joiner.clone(), by_key })
+            Ok(StreamTableJoin {
+                store: inst.store(&store_name)?,
+                lookup: lookup.clone(),
+                joiner: joiner.clone(),
+                by_key,
+            })
         });
         let mut graph = self.builder.graph();
         let node = graph.add_processor(name.to_string(), &[self.node], factory);

@@ -46,6 +46,9 @@ fn table_joins_materialize_both_storeless_sides() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A join update's new and old value.
+type NewOld = (Option<i64>, Option<i64>);
+
 #[test]
 fn join_updates_carry_the_old_joined_value() -> anyhow::Result<()> {
     let b = StreamsBuilder::new();
@@ -53,12 +56,12 @@ fn join_updates_carry_the_old_joined_value() -> anyhow::Result<()> {
     let joined = l.left_join(&r, |a, b| a * b.copied().unwrap_or(1));
     let changes = joined.add_fn(
         "KTABLE-CHANGES",
-        |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<(Option<i64>, Option<i64>)>>| {
+        |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<NewOld>>| {
             let value = Change::new(Some((r.value.new, r.value.old)), None);
             ctx.forward(r.with_value(value))
         },
         joined.key_serde.clone(),
-        <(Option<i64>, Option<i64>)>::default_serde(),
+        NewOld::default_serde(),
     );
     changes.to_stream().to("out");
     let d = TopologyTestDriver::new(b.build()?)?;
@@ -68,7 +71,7 @@ fn join_updates_carry_the_old_joined_value() -> anyhow::Result<()> {
     li.pipe("k".into(), Some(5), 2)?; // 6 -> 15: old from the old left value and current right
     ri.pipe("k".into(), None, 3)?; // 15 -> 5
     li.pipe("k".into(), None, 4)?; // 5 -> tombstone
-    let out = d.output::<String, Option<(Option<i64>, Option<i64>)>>("out").read_values();
+    let out = d.output::<String, Option<NewOld>>("out").read_values();
     let want = [(Some(2), None), (Some(6), Some(2)), (Some(15), Some(6)), (Some(5), Some(15)), (None, Some(5))];
     assert_eq!(out, want.into_iter().map(Some).collect::<Vec<_>>());
     Ok(())

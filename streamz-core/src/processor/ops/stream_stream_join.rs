@@ -161,7 +161,11 @@ impl<K: Data, V: Data, VO: Data, VR: Data> Processor<K, V, K, VR> for StreamStre
             let other = lock(&self.other_window);
             let from = Timestamp(ts.saturating_sub(w.before));
             let to = Timestamp(ts.saturating_add(w.after));
-            other.fetch_range(&record.key, from, to).into_iter().filter(|(t, _)| !w.other_closed(t.as_millis(), st)).collect()
+            other
+                .fetch_range(&record.key, from, to)
+                .into_iter()
+                .filter(|(t, _)| !w.other_closed(t.as_millis(), st))
+                .collect()
         };
         if let Some(held) = &self.other_held {
             let mut held = lock(held);
