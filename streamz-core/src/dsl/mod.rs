@@ -7,18 +7,23 @@
 mod builder;
 mod global;
 mod grouped;
+mod join_options;
 pub(crate) mod materialize;
 mod options;
 mod process;
 mod split;
 mod stream;
+mod stream_join;
+mod stream_table_join;
 mod table;
+mod table_join;
 mod table_source;
 mod windows;
 
 pub use builder::StreamsBuilder;
 pub use global::GlobalTable;
 pub use grouped::GroupedStream;
+pub use join_options::StreamJoined;
 pub use options::{Consumed, Grouped, Materialized, Named, Produced, Repartitioned, TimestampExtractor};
 pub use split::Split;
 pub use stream::Stream;
