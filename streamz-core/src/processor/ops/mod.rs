@@ -2,8 +2,11 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod fn_processor;
+pub(crate) mod session_aggregate;
 pub(crate) mod sink;
+pub(crate) mod sliding_aggregate;
 pub(crate) mod source;
 pub(crate) mod table_source;
+pub(crate) mod window_aggregate;
 
 pub(crate) use fn_processor::FnProcessor;
