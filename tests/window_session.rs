@@ -165,7 +165,7 @@ fn merger_combines_sessions_in_end_order_starting_from_init() -> anyhow::Result<
 #[test]
 fn reduce_merges_with_the_reducer_and_the_store_holds_the_sessions() -> anyhow::Result<()> {
     let builder = StreamsBuilder::new();
-    let sessions = SessionWindows::with_inactivity_gap(ms(10));
+    let sessions = SessionWindows::with_inactivity_gap(ms(10)).grace(ms(20));
     let grouped = builder.stream::<String, String>("in").group_by_key();
     grouped.windowed_by(sessions).reduce_with(|a, b| format!("{a}{b}"), Materialized::named("seen"));
     let driver = TopologyTestDriver::new(builder.build()?)?;
@@ -175,10 +175,13 @@ fn reduce_merges_with_the_reducer_and_the_store_holds_the_sessions() -> anyhow::
     input.pipe("k".into(), "c".into(), 10)?;
     let stored = driver.session_store::<String, String>("seen", &"k".to_string())?;
     assert_eq!(stored, vec![(Window::new(0, 20), "abc".to_string())]);
-    // Retention gap + grace (10): at stream time 40 the session ending at 20 is gone.
-    input.pipe("k".into(), "d".into(), 40)?;
+    // Retention gap + grace (30): at stream time 50 the session ending at 20 is still held,
+    // at 51 it is gone.
+    input.pipe("j".into(), "d".into(), 50)?;
     let stored = driver.session_store::<String, String>("seen", &"k".to_string())?;
-    assert_eq!(stored, vec![(Window::new(40, 40), "d".to_string())]);
+    assert_eq!(stored, vec![(Window::new(0, 20), "abc".to_string())]);
+    input.pipe("j".into(), "e".into(), 51)?;
+    assert_eq!(driver.session_store::<String, String>("seen", &"k".to_string())?, vec![]);
     Ok(())
 }
 
