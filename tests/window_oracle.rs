@@ -145,3 +145,73 @@ proptest! {
         prop_assert_eq!(agg, session_model(&input, gap, grace, |a, b| a.wrapping_mul(7).wrapping_add(b), step));
     }
 }
+
+/// Rule 3, D2, D5: the windows of a key are the left windows of its accepted records and the
+/// right windows of those with a later record within `d + 1`; a window's aggregate is the sum
+/// of its records, its timestamp their largest. A record emits each open window that holds
+/// it or that it creates, once, in Kafka Streams' order.
+fn sliding_model(input: &Input, d: i64, grace: i64) -> Out {
+    fn windows(records: &[(i64, i64)], d: i64) -> BTreeMap<i64, (i64, i64)> {
+        let mut starts: Vec<i64> = records.iter().map(|(r, _)| (r - d).max(0)).collect();
+        starts.extend(
+            records.iter().filter(|(r, _)| records.iter().any(|(x, _)| x > r && *x <= r + d + 1)).map(|(r, _)| r + 1),
+        );
+        let content = |s: i64| records.iter().filter(move |(r, _)| s <= *r && *r <= s + d);
+        starts
+            .into_iter()
+            .map(|s| (s, (content(s).map(|(_, v)| v).sum(), content(s).map(|(r, _)| *r).max().unwrap())))
+            .collect()
+    }
+    let mut st = i64::MIN;
+    let mut records: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut out = Out::new();
+    for (k, ts, v) in input {
+        st = st.max(*ts);
+        let close = st - grace;
+        if ts + d < close {
+            continue;
+        }
+        let mine = records.entry(k).or_default();
+        let before = windows(mine, d);
+        mine.push((*ts, *v));
+        let after = windows(mine, d);
+        let holds = |s: i64| s <= *ts && *ts <= s + d;
+        let existing: Vec<i64> = after.keys().copied().filter(|s| before.contains_key(s) && holds(*s)).collect();
+        let created: Vec<i64> = after.keys().copied().filter(|s| !before.contains_key(s)).collect();
+        let mut order: Vec<i64> = Vec::new();
+        if *ts >= d {
+            order.extend(existing.iter().rev());
+            order.extend(created.iter().rev().filter(|s| holds(**s)));
+            order.extend(created.iter().filter(|s| !holds(**s)));
+        } else {
+            order.extend(existing.iter().filter(|s| **s > 0));
+            order.extend(created.iter().filter(|s| !holds(**s)));
+            order.extend(created.iter().filter(|s| holds(**s) && **s > 0));
+            order.extend(after.keys().filter(|s| **s == 0 && holds(0)));
+        }
+        for s in order.into_iter().filter(|s| s + d >= close) {
+            let (sum, newest) = after[&s];
+            out.push((Windowed::new(k.clone(), s, s + d), Some(sum), newest));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn sliding_matches_the_reference(input in input(), d in 1..20i64, grace in 0..30i64) {
+        let windows = SlidingWindows::with_difference_and_grace(ms(d), ms(grace));
+        let (_, sums) = run(
+            |b| {
+                let windowed = b.stream::<String, i64>("in").group_by_key().windowed_by(windows);
+                windowed.count().to_stream().to("count");
+                windowed.aggregate(|| 0i64, |_, v, a| a + v).to_stream().to("agg");
+            },
+            &input,
+        )
+        .unwrap();
+        prop_assert_eq!(sums, sliding_model(&input, d, grace));
+    }
+}

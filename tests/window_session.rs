@@ -120,10 +120,7 @@ fn null_keys_are_skipped_and_null_values_aggregated() -> anyhow::Result<()> {
     let grouped = builder.stream::<Option<String>, Option<i64>>("in").group_by_key();
     let windowed = grouped.windowed_by(sessions);
     windowed.count().to_stream().to("count");
-    windowed
-        .aggregate(|| 0i64, |_, v: Option<i64>, n| n + v.unwrap_or(100), |_, a, b| a + b)
-        .to_stream()
-        .to("sum");
+    windowed.aggregate(|| 0i64, |_, v: Option<i64>, n| n + v.unwrap_or(100), |_, a, b| a + b).to_stream().to("sum");
     let driver = TopologyTestDriver::new(builder.build()?)?;
     let input = driver.input::<Option<String>, Option<i64>>("in");
     input.pipe(None, Some(1), 1000)?;

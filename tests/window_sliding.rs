@@ -161,6 +161,23 @@ fn d2_windows_are_found_by_key_whatever_other_keys_do() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A record whose windows are all closed still leaves its right window to later records:
+/// 133 (kept: 133 + 5 >= 138) opens nothing, but 134 falls in `[134, 139]`, where 133 leaves
+/// the windows. Kafka Streams forgets 133 and emits nothing for 134.
+#[test]
+fn a_record_with_only_closed_windows_still_bounds_the_next_ones() -> anyhow::Result<()> {
+    let builder = StreamsBuilder::new();
+    let windows = SlidingWindows::with_difference_and_grace(ms(5), Duration::ZERO);
+    builder.stream::<String, String>("in").group_by_key().windowed_by(windows).count().to_stream().to("out");
+    let driver = TopologyTestDriver::new(builder.build()?)?;
+    pipe_all(&driver, &[("b", 138), ("a", 133), ("a", 134)])?;
+    let out: Out<String, i64> = driver.output("out").read_with_timestamps();
+    assert_eq!(out, vec![(w("b", 133, 138), Some(1), 138), (w("a", 134, 139), Some(1), 134)]);
+    // The left windows of 133 ([128, 133]) and 134 ([129, 134]) are closed.
+    assert_eq!(driver.metric("dropped-records.late"), 2);
+    Ok(())
+}
+
 #[test]
 fn aggregate_carries_the_newest_timestamp_of_each_window() -> anyhow::Result<()> {
     let builder = StreamsBuilder::new();

@@ -133,7 +133,9 @@ fn select_key_then_windowed_count_repartitions_over_several_partitions() -> anyh
     let plan = driver.plan();
     assert!(plan.internal_topics.iter().any(|t| t.name.ends_with("-repartition") && t.partitions == 4));
     let input = driver.input::<String, String>("clicks");
-    for (user, page, ts) in [("u1", "home", 1), ("u2", "home", 2), ("u3", "cart", 3), ("u4", "home", 12), ("u5", "home", 4)] {
+    for (user, page, ts) in
+        [("u1", "home", 1), ("u2", "home", 2), ("u3", "cart", 3), ("u4", "home", 12), ("u5", "home", 4)]
+    {
         input.pipe(user.into(), page.into(), ts)?;
     }
     let out: Out<String, i64> = driver.output("out").read_with_timestamps();

@@ -73,7 +73,7 @@ impl<K: Data, V: Data> SessionWindowedStream<K, V> {
     /// use streamz_core::prelude::*;
     ///
     /// let builder = StreamsBuilder::new();
-    /// let sessions = SessionWindows::with_inactivity_gap(Duration::from_millis(5));
+    /// let sessions = SessionWindows::with_inactivity_gap(Duration::from_millis(5)).grace(Duration::from_millis(20));
     /// let grouped = builder.stream::<String, String>("in").group_by_key();
     /// grouped.windowed_by(sessions).count_with(Materialized::named("visits"));
     /// let driver = TopologyTestDriver::new(builder.build()?)?;
@@ -100,7 +100,7 @@ impl<K: Data, V: Data> SessionWindowedStream<K, V> {
     /// use streamz_core::prelude::*;
     ///
     /// let builder = StreamsBuilder::new();
-    /// let sessions = SessionWindows::with_inactivity_gap(Duration::from_millis(5));
+    /// let sessions = SessionWindows::with_inactivity_gap(Duration::from_millis(5)).grace(Duration::from_millis(20));
     /// let grouped = builder.stream::<String, i64>("in").group_by_key();
     /// grouped.windowed_by(sessions).reduce(|a, b| a + b).to_stream().to("out");
     /// let driver = TopologyTestDriver::new(builder.build()?)?;

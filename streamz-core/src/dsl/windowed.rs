@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::TimeWindows;
 use super::WindowClose;
 use super::{GroupedStream, Materialized, SessionWindowedStream, SessionWindows, SlidingWindows, Stream, Table};
-use super::TimeWindows;
 use crate::error::TopologyError;
 use crate::processor::ops::aggregate::Fold;
 use crate::processor::ops::sliding_aggregate::SlidingAggregate;
@@ -302,7 +302,12 @@ impl<K: Data, V: Data> TimeWindowedStream<K, V> {
         self.fold("KSTREAM-AGGREGATE", materialized, fold)
     }
 
-    fn fold<A: Data>(&self, prefix: &str, materialized: Materialized<K, A>, fold: Fold<K, V, A>) -> Table<Windowed<K>, A> {
+    fn fold<A: Data>(
+        &self,
+        prefix: &str,
+        materialized: Materialized<K, A>,
+        fold: Fold<K, V, A>,
+    ) -> Table<Windowed<K>, A> {
         let (minimum, close, size) = match self.windows {
             Kind::Time(w) => {
                 let close = WindowClose::Time { grace_ms: w.grace_ms() };
@@ -314,10 +319,11 @@ impl<K: Data, V: Data> TimeWindowedStream<K, V> {
             }
         };
         let windows = self.windows;
-        let (store, input, retention) = self.grouped.windowed_input(&materialized, prefix, minimum, |op| match windows {
-            Kind::Time(w) => w.validate(op),
-            Kind::Sliding(w) => w.validate(op),
-        });
+        let (store, input, retention) =
+            self.grouped.windowed_input(&materialized, prefix, minimum, |op| match windows {
+                Kind::Time(w) => w.validate(op),
+                Kind::Sliding(w) => w.validate(op),
+            });
         // The in-memory store hides windows by the largest start put (over all keys, at most
         // `st`); a sliding record at `ts >= st - grace - d` may still need the window starting
         // at `st - grace - 2d - 1` to find the key's previous record, so keep 2 ms more (D2).

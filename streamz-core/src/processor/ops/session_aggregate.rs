@@ -45,7 +45,9 @@ impl<K, V, A> SessionAggregate<K, V, A> {
     }
 }
 
-impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, Change<A>> for SessionAggregate<K, V, A> {
+impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, Change<A>>
+    for SessionAggregate<K, V, A>
+{
     fn process(&mut self, record: Record<K, V>, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>) -> Result<()> {
         if record.key.is_null() {
             ctx.record_dropped("null-key");

@@ -26,8 +26,11 @@ use crate::Result;
 /// previous record's right window, then `[0, d]`).
 ///
 /// Records with a null key or value are skipped (`null-key-or-value`); a record is dropped
-/// whole (`late`) when `ts + d < st - grace`, and a single window is updated only while
-/// `end >= st - grace` (else counted as `late`).
+/// whole (`late`) when `ts + d < st - grace`, and a single window is emitted only while
+/// `end >= st - grace` (else counted as `late`). Closed windows are still kept up to date in
+/// the store (within its retention), so a record whose windows are all closed is still found
+/// as the previous record of a later one; Kafka Streams loses such a record and then misses
+/// the open window `[p + 1, p + d + 1]` it leaves.
 pub(crate) struct SlidingAggregate<K, V, A> {
     store: StoreRef<dyn WindowStore<K, Timestamped<A>>>,
     fold: Fold<K, V, A>,
@@ -63,7 +66,9 @@ impl<K, V, A> SlidingAggregate<K, V, A> {
 }
 
 impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
-    /// Adds the record to the window starting at `start`, if the window is still open.
+    /// Adds the record to the window starting at `start`; emits the window if it is still
+    /// open, else counts it as `late`. A closed window is still kept up to date in the store:
+    /// later records of the key find their previous record and their base aggregates in it.
     fn apply(
         &self,
         step: &Step<'_, K, V>,
@@ -71,11 +76,6 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
         base: Base<A>,
         ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
     ) -> Result<()> {
-        let end = start + self.diff_ms;
-        if end < step.close {
-            ctx.record_dropped("late");
-            return Ok(());
-        }
         let (prior, old, timestamp) = match base {
             Base::Existing(agg) => (Some(agg.value.clone()), Some(agg.value), agg.timestamp.as_millis().max(step.ts)),
             Base::New(prior) => (prior, None, step.ts),
@@ -83,6 +83,10 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
         let key = &step.record.key;
         let new = (self.fold)(key, step.record.value.clone(), prior);
         lock(&self.store).put(key, Timestamp(start), Timestamped::new(new.clone(), Timestamp(timestamp)));
+        if start + self.diff_ms < step.close {
+            ctx.record_dropped("late");
+            return Ok(());
+        }
         self.emit(step, start, Change::new(Some(new), old), timestamp, ctx)
     }
 
@@ -111,7 +115,11 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
         self.emit(step, start, Change::new(Some(later.value), None), later.timestamp.as_millis(), ctx)
     }
 
-    fn process_regular(&self, step: &Step<'_, K, V>, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>) -> Result<()> {
+    fn process_regular(
+        &self,
+        step: &Step<'_, K, V>,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<()> {
         let (ts, d) = (step.ts, self.diff_ms);
         let from = Timestamp((ts - 2 * d).max(0));
         let found = lock(&self.store).fetch_range(&step.record.key, from, Timestamp(ts + 1));
@@ -163,7 +171,11 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
     }
 
     /// A record with `ts < d`: its left window is `[0, d]`.
-    fn process_early(&self, step: &Step<'_, K, V>, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>) -> Result<()> {
+    fn process_early(
+        &self,
+        step: &Step<'_, K, V>,
+        ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>,
+    ) -> Result<()> {
         let ts = step.ts;
         let found = lock(&self.store).fetch_range(&step.record.key, Timestamp(0), Timestamp(ts + 1));
         let mut starts = HashSet::new();
@@ -198,7 +210,9 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> SlidingAggregate<K, V, A> {
     }
 }
 
-impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, Change<A>> for SlidingAggregate<K, V, A> {
+impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, Change<A>>
+    for SlidingAggregate<K, V, A>
+{
     fn process(&mut self, record: Record<K, V>, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>) -> Result<()> {
         if record.key.is_null() || record.value.is_null() {
             ctx.record_dropped("null-key-or-value");
