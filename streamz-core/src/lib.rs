@@ -22,7 +22,8 @@ pub use time::{Timestamp, Window, Windowed};
 pub mod prelude {
     pub use crate::dsl::{
         Consumed, GlobalTable, Grouped, GroupedStream, JoinWindows, Materialized, Named, Produced, Repartitioned,
-        SessionWindows, SlidingWindows, Stream, StreamJoined, StreamsBuilder, Table, TimeWindows, TimestampExtractor,
+        SessionWindowedStream, SessionWindows, SlidingWindows, Stream, StreamJoined, StreamsBuilder, Table,
+        TimeWindowedStream, TimeWindows, TimestampExtractor, WindowSpec,
     };
     pub use crate::record::{Change, Record};
     pub use crate::serdes::{Bincode, Data, Json};
