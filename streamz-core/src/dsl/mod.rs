@@ -7,18 +7,21 @@
 mod builder;
 mod global;
 mod grouped;
+mod grouped_table;
 pub(crate) mod materialize;
 mod options;
 mod process;
 mod split;
 mod stream;
 mod table;
+mod table_ops;
 mod table_source;
 mod windows;
 
 pub use builder::StreamsBuilder;
 pub use global::GlobalTable;
 pub use grouped::GroupedStream;
+pub use grouped_table::GroupedTable;
 pub use options::{Consumed, Grouped, Materialized, Named, Produced, Repartitioned, TimestampExtractor};
 pub use split::Split;
 pub use stream::Stream;
