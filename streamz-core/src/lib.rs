@@ -21,8 +21,9 @@ pub use time::{Timestamp, Window, Windowed};
 /// The names most topologies need: `use streamz::prelude::*;`.
 pub mod prelude {
     pub use crate::dsl::{
-        Consumed, GlobalTable, Grouped, GroupedStream, GroupedTable, JoinWindows, Materialized, Named, Produced,
-        Repartitioned, SessionWindows, SlidingWindows, Stream, StreamsBuilder, Table, TimeWindows, TimestampExtractor,
+        BufferConfig, Consumed, GlobalTable, Grouped, GroupedStream, GroupedTable, JoinWindows, Materialized, Named,
+        Produced, Repartitioned, SessionWindows, SlidingWindows, Stream, StreamsBuilder, Suppressed, Table,
+        TimeWindows, TimestampExtractor,
     };
     pub use crate::record::{Change, Record};
     pub use crate::serdes::{Bincode, Data, Json};

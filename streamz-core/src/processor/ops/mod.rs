@@ -4,6 +4,7 @@ pub(crate) mod aggregate;
 pub(crate) mod fn_processor;
 pub(crate) mod sink;
 pub(crate) mod source;
+pub(crate) mod suppress;
 pub(crate) mod table_aggregate;
 pub(crate) mod table_group_map;
 pub(crate) mod table_source;
