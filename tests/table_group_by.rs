@@ -7,6 +7,11 @@ use proptest::prelude::*;
 use streamz::prelude::*;
 use streamz::task::default_partition;
 
+/// A table update: key, new (group, value) or a delete, timestamp.
+type Op = (u8, Option<(u8, i64)>, i64);
+/// An output record: group, aggregate, timestamp.
+type OutRecord = (String, Option<i64>, i64);
+
 fn s(k: &str) -> String {
     k.to_string()
 }
@@ -161,7 +166,7 @@ fn group_updates_are_partitioned_by_group_key() -> anyhow::Result<()> {
 }
 
 /// The expected outputs of `group_by(..).aggregate(sum)` per rule 9 and 11, by a plain fold.
-fn reference(ops: &[(u8, Option<(u8, i64)>, i64)]) -> Vec<(String, Option<i64>, i64)> {
+fn reference(ops: &[Op]) -> Vec<OutRecord> {
     let mut table: BTreeMap<u8, (u8, i64)> = BTreeMap::new();
     let mut aggs: BTreeMap<u8, (i64, i64)> = BTreeMap::new();
     let mut out = Vec::new();
@@ -193,7 +198,7 @@ fn reference(ops: &[(u8, Option<(u8, i64)>, i64)]) -> Vec<(String, Option<i64>, 
     out
 }
 
-fn run(ops: &[(u8, Option<(u8, i64)>, i64)], partitions: i32) -> anyhow::Result<Vec<(String, Option<i64>, i64)>> {
+fn run(ops: &[Op], partitions: i32) -> anyhow::Result<Vec<OutRecord>> {
     let builder = StreamsBuilder::new();
     builder
         .table::<String, (String, i64)>("in")
@@ -210,7 +215,7 @@ fn run(ops: &[(u8, Option<(u8, i64)>, i64)], partitions: i32) -> anyhow::Result<
     Ok(driver.output::<String, Option<i64>>("out").read_with_timestamps())
 }
 
-fn per_group(out: &[(String, Option<i64>, i64)]) -> BTreeMap<String, Vec<(Option<i64>, i64)>> {
+fn per_group(out: &[OutRecord]) -> BTreeMap<String, Vec<(Option<i64>, i64)>> {
     let mut map: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (g, v, ts) in out {
         map.entry(g.clone()).or_default().push((*v, *ts));
@@ -218,7 +223,7 @@ fn per_group(out: &[(String, Option<i64>, i64)]) -> BTreeMap<String, Vec<(Option
     map
 }
 
-fn op() -> impl Strategy<Value = (u8, Option<(u8, i64)>, i64)> {
+fn op() -> impl Strategy<Value = Op> {
     (0u8..5, prop::option::weighted(0.8, (0u8..3, -5i64..10)), 0i64..100)
 }
 

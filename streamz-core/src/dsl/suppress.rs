@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::windows::WindowClose;
 use super::Table;
+use super::WindowClose;
 use crate::error::TopologyError;
 use crate::processor::ops::suppress::{Buffered, Limits, Overflow, Suppress, SuppressTime, WindowOf};
 use crate::record::Change;

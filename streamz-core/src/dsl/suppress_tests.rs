@@ -2,7 +2,7 @@
 //! (rule 6 and D3), with the window close rule set by hand.
 
 use super::{BufferConfig, Suppressed};
-use crate::dsl::windows::WindowClose;
+use crate::dsl::WindowClose;
 use crate::prelude::*;
 use crate::testing::TestInputTopic;
 
