@@ -9,8 +9,12 @@ pub(crate) mod sliding_aggregate;
 pub(crate) mod source;
 pub(crate) mod stream_stream_join;
 pub(crate) mod stream_table_join;
+pub(crate) mod suppress;
+pub(crate) mod table_aggregate;
+pub(crate) mod table_group_map;
 pub(crate) mod table_source;
 pub(crate) mod table_table_join;
+pub(crate) mod table_values;
 pub(crate) mod window_aggregate;
 
 pub(crate) use fn_processor::FnProcessor;
