@@ -1,0 +1,78 @@
+//! Joins with tables that have no store of their own.
+
+use crate::prelude::*;
+use crate::processor::ProcessorContext;
+use crate::record::{Change, Record};
+
+/// `table` with its values doubled by a store-less node.
+fn doubled(table: &Table<String, i64>) -> Table<String, i64> {
+    table.add_fn(
+        "KTABLE-MAPVALUES",
+        |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<i64>>| {
+            let change = Change::new(r.value.new.map(|v| v * 2), r.value.old.map(|v| v * 2));
+            ctx.forward(r.with_value(change))
+        },
+        table.key_serde.clone(),
+        table.value_serde.clone(),
+    )
+}
+
+#[test]
+fn stream_joins_a_materialized_copy_of_a_storeless_table() -> anyhow::Result<()> {
+    let b = StreamsBuilder::new();
+    let t = doubled(&b.table::<String, i64>("t"));
+    assert!(t.store.is_none());
+    b.stream::<String, i64>("s").join_table(&t, |a, b| a + b).to("out");
+    let d = TopologyTestDriver::new(b.build()?)?;
+    d.input::<String, Option<i64>>("t").pipe("k".into(), Some(5), 0)?;
+    d.input::<String, i64>("s").pipe("k".into(), 1, 1)?;
+    d.input::<String, Option<i64>>("t").pipe("k".into(), None, 2)?;
+    d.input::<String, i64>("s").pipe("k".into(), 1, 3)?;
+    assert_eq!(d.output::<String, i64>("out").read_values(), vec![11]);
+    Ok(())
+}
+
+#[test]
+fn table_joins_materialize_both_storeless_sides() -> anyhow::Result<()> {
+    let b = StreamsBuilder::new();
+    let l = doubled(&b.table::<String, i64>("l"));
+    let r = doubled(&b.table::<String, i64>("r"));
+    l.join(&r, |a, b| a + b).to_stream().to("out");
+    let d = TopologyTestDriver::new(b.build()?)?;
+    d.input::<String, Option<i64>>("l").pipe("k".into(), Some(1), 0)?;
+    d.input::<String, Option<i64>>("r").pipe("k".into(), Some(10), 1)?;
+    d.input::<String, Option<i64>>("l").pipe("k".into(), Some(2), 2)?;
+    assert_eq!(d.output::<String, Option<i64>>("out").read_values(), vec![Some(22), Some(24)]);
+    Ok(())
+}
+
+/// A join update's new and old value.
+type NewOld = (Option<i64>, Option<i64>);
+
+#[test]
+fn join_updates_carry_the_old_joined_value() -> anyhow::Result<()> {
+    let b = StreamsBuilder::new();
+    let (l, r) = (b.table::<String, i64>("l"), b.table::<String, i64>("r"));
+    let joined = l.left_join(&r, |a, b| a * b.copied().unwrap_or(1));
+    let changes = joined.add_fn(
+        "KTABLE-CHANGES",
+        |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<NewOld>>| {
+            let value = Change::new(Some((r.value.new, r.value.old)), None);
+            ctx.forward(r.with_value(value))
+        },
+        joined.key_serde.clone(),
+        NewOld::default_serde(),
+    );
+    changes.to_stream().to("out");
+    let d = TopologyTestDriver::new(b.build()?)?;
+    let (li, ri) = (d.input::<String, Option<i64>>("l"), d.input::<String, Option<i64>>("r"));
+    li.pipe("k".into(), Some(2), 0)?; // (2, -)
+    ri.pipe("k".into(), Some(3), 1)?; // 2 -> 6: old from the old right value (none: 2)
+    li.pipe("k".into(), Some(5), 2)?; // 6 -> 15: old from the old left value and current right
+    ri.pipe("k".into(), None, 3)?; // 15 -> 5
+    li.pipe("k".into(), None, 4)?; // 5 -> tombstone
+    let out = d.output::<String, Option<NewOld>>("out").read_values();
+    let want = [(Some(2), None), (Some(6), Some(2)), (Some(15), Some(6)), (Some(5), Some(15)), (None, Some(5))];
+    assert_eq!(out, want.into_iter().map(Some).collect::<Vec<_>>());
+    Ok(())
+}
