@@ -14,8 +14,9 @@ use crate::Result;
 
 /// The entry of a sub-topology: decodes raw records of its topics and forwards them.
 pub(crate) trait SourceNode: Send {
-    /// The event time of `raw` according to the source's timestamp extractor.
-    fn extract_timestamp(&self, raw: &RawRecord) -> Result<Timestamp>;
+    /// The event time of `raw` according to the source's timestamp extractor; `wall_clock`
+    /// is the task's wall-clock time (the wall-clock extractor's answer).
+    fn extract_timestamp(&self, raw: &RawRecord, wall_clock: Timestamp) -> Result<Timestamp>;
     /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`.
     fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
 }
@@ -83,7 +84,7 @@ impl Task {
                 self.ctx.task_id, raw.topic
             ))
         })?;
-        let mut timestamp = source.extract_timestamp(&raw)?;
+        let mut timestamp = source.extract_timestamp(&raw, self.ctx.wall_clock)?;
         if timestamp.0 < 0 {
             let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
             match self.timestamp_policy {
