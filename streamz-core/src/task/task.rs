@@ -1,11 +1,10 @@
 //! A task: queues, sources, punctuation and the processing of one record at a time.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::{lock, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
+use super::{lock, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
 use crate::record::RawRecord;
@@ -24,7 +23,7 @@ pub(crate) trait SourceNode: Send {
 /// One partition of one sub-topology.
 pub(crate) struct Task {
     pub(crate) ctx: TaskContext,
-    pub(crate) sources: HashMap<Arc<str>, Box<dyn SourceNode>>,
+    pub(crate) sources: FastMap<Arc<str>, Box<dyn SourceNode>>,
     queues: PartitionGroup,
     stream_punctuations: PunctuationQueue,
     wall_punctuations: PunctuationQueue,
@@ -42,7 +41,7 @@ impl Task {
     pub(crate) fn new(ctx: TaskContext, timestamp_policy: TimestampPolicy) -> Self {
         Task {
             ctx,
-            sources: HashMap::new(),
+            sources: FastMap::default(),
             queues: PartitionGroup::default(),
             stream_punctuations: PunctuationQueue::default(),
             wall_punctuations: PunctuationQueue::default(),
@@ -120,7 +119,12 @@ impl Task {
         let Some(Queued { raw, timestamp }) = self.queues.pop() else {
             return Ok(false);
         };
-        self.ctx.position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+        // The topic name is shared: replace it only when the record comes from another topic.
+        let position = &mut self.ctx.position;
+        if !Arc::ptr_eq(&position.topic, &raw.topic) {
+            position.topic = raw.topic.clone();
+        }
+        (position.partition, position.offset) = (raw.partition, raw.offset);
         self.ctx.stream_time = self.ctx.stream_time.max(timestamp);
         let source = self.sources.get_mut(&raw.topic).ok_or_else(|| {
             StreamsError::Bug(format!("task {} lost the source of topic `{}`", self.ctx.task_id, raw.topic))
