@@ -8,7 +8,7 @@ mod driver_bench;
 
 use anyhow::{bail, Context};
 
-const USAGE: &str = "usage: streamz-bench driver [--records N] [--keys K] [--batch B] [--seed S]";
+const USAGE: &str = "usage: streamz-bench driver [--records N] [--keys K] [--batch B] [--seed S] [--runs R]";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -23,6 +23,7 @@ fn main() -> anyhow::Result<()> {
                     "--keys" => options.keys = value,
                     "--batch" => options.batch = value,
                     "--seed" => options.seed = value,
+                    "--runs" => options.runs = value,
                     _ => bail!("unknown option {flag}\n{USAGE}"),
                 }
             }
