@@ -185,8 +185,8 @@ impl Topology {
 struct SharedSource(Arc<Mutex<Box<dyn crate::task::SourceNode>>>);
 
 impl crate::task::SourceNode for SharedSource {
-    fn extract_timestamp(&self, raw: &crate::record::RawRecord) -> Result<Timestamp> {
-        lock(&self.0).extract_timestamp(raw)
+    fn extract_timestamp(&self, raw: &crate::record::RawRecord, wall_clock: Timestamp) -> Result<Timestamp> {
+        lock(&self.0).extract_timestamp(raw, wall_clock)
     }
 
     fn process(&mut self, raw: crate::record::RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {
