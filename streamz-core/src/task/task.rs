@@ -70,11 +70,6 @@ impl Task {
         }
     }
 
-    /// The topics this task reads.
-    pub(crate) fn source_topics(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.sources.keys()
-    }
-
     /// Queues an input record, extracting its timestamp and applying the timestamp policy.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<()> {
         let source = self.sources.get(&raw.topic).ok_or_else(|| {
@@ -106,11 +101,6 @@ impl Task {
         }
         self.queues.push(Queued { raw, timestamp });
         Ok(())
-    }
-
-    /// The number of queued records.
-    pub(crate) fn buffered(&self) -> usize {
-        self.queues.len()
     }
 
     /// Processes the queued record with the smallest timestamp, then fires due stream-time
