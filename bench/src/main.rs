@@ -1,3 +1,34 @@
 //! The benchmark harness of streamz.
+//!
+//! `cargo run -p streamz-bench --release -- driver [--records N] [--keys K] [--batch B]`
+//! runs a topology through the test driver and reports records/s. Later subcommands will run
+//! the same topologies against a Kafka broker, beside their Kafka Streams equivalents.
 
-fn main() {}
+mod driver_bench;
+
+use anyhow::{bail, Context};
+
+const USAGE: &str = "usage: streamz-bench driver [--records N] [--keys K] [--batch B] [--seed S] [--runs R]";
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("driver") => {
+            let mut options = driver_bench::Options::default();
+            while let Some(flag) = args.next() {
+                let value = args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+                let value: u64 = value.replace('_', "").parse().with_context(|| format!("{flag}: not a number"))?;
+                match flag.as_str() {
+                    "--records" => options.records = value,
+                    "--keys" => options.keys = value,
+                    "--batch" => options.batch = value,
+                    "--seed" => options.seed = value,
+                    "--runs" => options.runs = value,
+                    _ => bail!("unknown option {flag}\n{USAGE}"),
+                }
+            }
+            driver_bench::run(&options)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}

@@ -36,7 +36,7 @@ pub enum TopologyError {
     },
     /// A generated name was used while explicit naming is required.
     #[error(
-        "`{operator}` has no explicit name but the topology requires explicit names for internal topics and stores (give it one with `Named`/`Materialized`)"
+        "`{operator}` has no explicit name but the topology requires explicit names for internal topics and stores (name it with `Materialized::named`, `Grouped::named`, `Repartitioned::named` or `StreamJoined::named`)"
     )]
     UnnamedResource {
         /// The generated name.

@@ -23,9 +23,9 @@ pub use time::{Timestamp, Window, Windowed};
 /// The names most topologies need: `use streamz::prelude::*;`.
 pub mod prelude {
     pub use crate::dsl::{
-        BufferConfig, Consumed, GlobalTable, Grouped, GroupedStream, GroupedTable, JoinWindows, Materialized, Named,
-        Produced, Repartitioned, SessionWindowedStream, SessionWindows, SlidingWindows, Stream, StreamJoined,
-        StreamsBuilder, Suppressed, Table, TimeWindowedStream, TimeWindows, TimestampExtractor, WindowSpec,
+        BufferConfig, Consumed, GlobalTable, Grouped, GroupedStream, GroupedTable, JoinWindows, Materialized, Produced,
+        Repartitioned, SessionWindowedStream, SessionWindows, SlidingWindows, Stream, StreamJoined, StreamsBuilder,
+        Suppressed, Table, TimeWindowedStream, TimeWindows, TimestampExtractor, WindowSpec,
     };
     pub use crate::record::{Change, Record};
     pub use crate::serdes::{Bincode, Data, Json};

@@ -30,7 +30,7 @@ pub use global::GlobalTable;
 pub use grouped::GroupedStream;
 pub use grouped_table::GroupedTable;
 pub use join_options::StreamJoined;
-pub use options::{Consumed, Grouped, Materialized, Named, Produced, Repartitioned, TimestampExtractor};
+pub use options::{Consumed, Grouped, Materialized, Produced, Repartitioned, TimestampExtractor};
 pub use session_windowed::SessionWindowedStream;
 pub use split::Split;
 pub use stream::Stream;

@@ -8,8 +8,10 @@ use crate::state::StoreBackend;
 use crate::time::Timestamp;
 
 /// Where the event time of a source record comes from.
+#[derive(Default)]
 pub enum TimestampExtractor<V> {
     /// The Kafka record's timestamp (the default).
+    #[default]
     RecordTimestamp,
     /// The wall-clock time when the record is read.
     WallClock,
@@ -34,12 +36,6 @@ impl<V> std::fmt::Debug for TimestampExtractor<V> {
             TimestampExtractor::WallClock => "WallClock",
             TimestampExtractor::Value(_) => "Value(..)",
         })
-    }
-}
-
-impl<V> Default for TimestampExtractor<V> {
-    fn default() -> Self {
-        TimestampExtractor::RecordTimestamp
     }
 }
 
@@ -271,18 +267,5 @@ impl<K, V> Materialized<K, V> {
     pub fn without_logging(mut self) -> Self {
         self.logging = false;
         self
-    }
-}
-
-/// A name for a stateless operator.
-#[derive(Clone, Debug, Default)]
-pub struct Named {
-    pub(crate) name: Option<String>,
-}
-
-impl Named {
-    /// The name `name`.
-    pub fn new(name: impl Into<String>) -> Self {
-        Named { name: Some(name.into()) }
     }
 }

@@ -4,6 +4,7 @@
 
 mod collector;
 mod context;
+mod fast_hash;
 mod metrics;
 mod partitioner;
 mod punctuation;
@@ -14,6 +15,7 @@ mod task;
 pub use collector::RecordCollector;
 pub(crate) use context::StoreEntry;
 pub use context::{StoreRef, TaskContext, TaskId, TimestampPolicy};
+pub(crate) use fast_hash::FastMap;
 pub use metrics::Metrics;
 pub use partitioner::{default_partition, murmur2};
 pub(crate) use punctuation::PunctuationQueue;

@@ -1,11 +1,10 @@
 //! A task: queues, sources, punctuation and the processing of one record at a time.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::{lock, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
+use super::{lock, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
 use crate::record::RawRecord;
@@ -14,8 +13,9 @@ use crate::Result;
 
 /// The entry of a sub-topology: decodes raw records of its topics and forwards them.
 pub(crate) trait SourceNode: Send {
-    /// The event time of `raw` according to the source's timestamp extractor.
-    fn extract_timestamp(&self, raw: &RawRecord) -> Result<Timestamp>;
+    /// The event time of `raw` according to the source's timestamp extractor; `wall_clock`
+    /// is the task's wall-clock time (the wall-clock extractor's answer).
+    fn extract_timestamp(&self, raw: &RawRecord, wall_clock: Timestamp) -> Result<Timestamp>;
     /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`.
     fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
 }
@@ -23,7 +23,7 @@ pub(crate) trait SourceNode: Send {
 /// One partition of one sub-topology.
 pub(crate) struct Task {
     pub(crate) ctx: TaskContext,
-    pub(crate) sources: HashMap<Arc<str>, Box<dyn SourceNode>>,
+    pub(crate) sources: FastMap<Arc<str>, Box<dyn SourceNode>>,
     queues: PartitionGroup,
     stream_punctuations: PunctuationQueue,
     wall_punctuations: PunctuationQueue,
@@ -41,7 +41,7 @@ impl Task {
     pub(crate) fn new(ctx: TaskContext, timestamp_policy: TimestampPolicy) -> Self {
         Task {
             ctx,
-            sources: HashMap::new(),
+            sources: FastMap::default(),
             queues: PartitionGroup::default(),
             stream_punctuations: PunctuationQueue::default(),
             wall_punctuations: PunctuationQueue::default(),
@@ -70,11 +70,6 @@ impl Task {
         }
     }
 
-    /// The topics this task reads.
-    pub(crate) fn source_topics(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.sources.keys()
-    }
-
     /// Queues an input record, extracting its timestamp and applying the timestamp policy.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<()> {
         let source = self.sources.get(&raw.topic).ok_or_else(|| {
@@ -83,7 +78,7 @@ impl Task {
                 self.ctx.task_id, raw.topic
             ))
         })?;
-        let mut timestamp = source.extract_timestamp(&raw)?;
+        let mut timestamp = source.extract_timestamp(&raw, self.ctx.wall_clock)?;
         if timestamp.0 < 0 {
             let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
             match self.timestamp_policy {
@@ -108,18 +103,18 @@ impl Task {
         Ok(())
     }
 
-    /// The number of queued records.
-    pub(crate) fn buffered(&self) -> usize {
-        self.queues.len()
-    }
-
     /// Processes the queued record with the smallest timestamp, then fires due stream-time
     /// punctuations. Returns `false` when nothing was queued.
     pub(crate) fn process_next(&mut self) -> Result<bool> {
         let Some(Queued { raw, timestamp }) = self.queues.pop() else {
             return Ok(false);
         };
-        self.ctx.position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+        // The topic name is shared: replace it only when the record comes from another topic.
+        let position = &mut self.ctx.position;
+        if !Arc::ptr_eq(&position.topic, &raw.topic) {
+            position.topic = raw.topic.clone();
+        }
+        (position.partition, position.offset) = (raw.partition, raw.offset);
         self.ctx.stream_time = self.ctx.stream_time.max(timestamp);
         let source = self.sources.get_mut(&raw.topic).ok_or_else(|| {
             StreamsError::Bug(format!("task {} lost the source of topic `{}`", self.ctx.task_id, raw.topic))

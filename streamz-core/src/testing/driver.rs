@@ -1,17 +1,18 @@
 //! The driver: tasks, topics, wall clock.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::log::{Collector, Log};
 use super::{TestInputTopic, TestOutputTopic};
 use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
 use crate::state::{KeyValueStore, SessionStore, WindowStore};
-use crate::task::{default_partition, lock, Metrics, RecordCollector, StoreEntry, Task, TaskId, TimestampPolicy};
+use crate::task::{lock, FastMap, Metrics, StoreEntry, Task, TaskId, TimestampPolicy};
 use crate::time::{Timestamp, Window};
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::Result;
@@ -62,76 +63,12 @@ impl DriverConfig {
     }
 }
 
-/// Records written to topics, kept per topic, with those still to be routed to readers.
-#[derive(Default)]
-pub(crate) struct Log {
-    pub(crate) topics: HashMap<String, Vec<RawRecord>>,
-    pub(crate) read: HashMap<String, usize>,
-    offsets: HashMap<(String, i32), i64>,
-    pending: VecDeque<RawRecord>,
-    partitions: BTreeMap<String, i32>,
-    round_robin: i32,
-}
-
-impl Log {
-    /// Appends a record: picks its partition and offset, and keeps it.
-    fn append(
-        &mut self,
-        topic: &str,
-        partition: Option<i32>,
-        key: Option<Vec<u8>>,
-        value: Option<Vec<u8>>,
-        timestamp: Timestamp,
-        headers: Headers,
-    ) -> RawRecord {
-        let n = self.partitions.get(topic).copied().unwrap_or(1);
-        let partition = partition.unwrap_or_else(|| match &key {
-            Some(k) => default_partition(k, n),
-            None => {
-                self.round_robin = self.round_robin.wrapping_add(1);
-                self.round_robin.rem_euclid(n)
-            }
-        });
-        let offset = self.offsets.entry((topic.to_string(), partition)).or_insert(0);
-        let raw = RawRecord { topic: Arc::from(topic), partition, offset: *offset, timestamp, key, value, headers };
-        *offset += 1;
-        self.topics.entry(topic.to_string()).or_default().push(raw.clone());
-        raw
-    }
-}
-
-struct Collector(Arc<Mutex<Log>>);
-
-impl RecordCollector for Collector {
-    fn send(
-        &mut self,
-        topic: &str,
-        partition: Option<i32>,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        timestamp: Timestamp,
-        headers: &Headers,
-    ) -> Result<()> {
-        let mut log = lock(&self.0);
-        let raw = log.append(
-            topic,
-            partition,
-            key.map(<[u8]>::to_vec),
-            value.map(<[u8]>::to_vec),
-            timestamp,
-            headers.clone(),
-        );
-        log.pending.push_back(raw);
-        Ok(())
-    }
-}
-
 pub(crate) struct Inner {
     pub(crate) plan: Plan,
     tasks: BTreeMap<TaskId, Task>,
     global_tasks: Vec<Task>,
     /// Topic → (global, sub-topology) reading it.
-    readers: HashMap<String, Vec<(bool, u32)>>,
+    readers: FastMap<String, Vec<(bool, u32)>>,
     pub(crate) log: Arc<Mutex<Log>>,
     wall_clock: Timestamp,
     metrics: Arc<Metrics>,
@@ -185,7 +122,7 @@ impl TopologyTestDriver {
     /// As [`TopologyTestDriver::new`].
     pub fn with_config(topology: Topology, config: DriverConfig) -> Result<Self> {
         let plan = topology.plan(&config.app_id, |t| Some(config.partitions.get(t).copied().unwrap_or(1)))?;
-        let log = Arc::new(Mutex::new(Log { partitions: plan.partitions.clone(), ..Log::default() }));
+        let log = Arc::new(Mutex::new(Log::new(plan.partitions.clone())));
         let metrics = Arc::new(Metrics::default());
         let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
             collector: Box::new(Collector(log.clone())),
@@ -194,7 +131,7 @@ impl TopologyTestDriver {
             timestamp_policy: config.timestamp_policy,
             globals,
         };
-        let mut readers: HashMap<String, Vec<(bool, u32)>> = HashMap::new();
+        let mut readers: FastMap<String, Vec<(bool, u32)>> = FastMap::default();
         let mut global_tasks = Vec::new();
         let mut globals = HashMap::new();
         for sub in &topology.global {
@@ -283,7 +220,7 @@ impl TopologyTestDriver {
 
     /// Every record written to `topic` so far, read or not, as bytes.
     pub fn raw_records(&self, topic: &str) -> Vec<RawRecord> {
-        lock(&self.inner.borrow().log).topics.get(topic).cloned().unwrap_or_default()
+        lock(&self.inner.borrow().log).records(topic).to_vec()
     }
 
     /// All entries of key-value store `name` over all tasks, in task then key-byte order.
@@ -379,7 +316,11 @@ impl Inner {
         let Some(readers) = self.readers.get(&*raw.topic) else {
             return Ok(());
         };
-        for &(global, sub) in readers {
+        let mut raw = Some(raw);
+        for (i, &(global, sub)) in readers.iter().enumerate() {
+            // The last reader takes the record itself; the others get copies.
+            let raw = if i + 1 == readers.len() { raw.take() } else { raw.clone() };
+            let Some(raw) = raw else { break };
             let task = if global {
                 self.global_tasks.get_mut(sub as usize)
             } else {
@@ -394,7 +335,7 @@ impl Inner {
                     ),
                 })
             })?;
-            task.add_record(raw.clone())?;
+            task.add_record(raw)?;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! partition.
 
 mod driver;
+mod log;
 mod topics;
 
 pub use driver::{DriverConfig, TopologyTestDriver};

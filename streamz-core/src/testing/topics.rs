@@ -142,10 +142,14 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
     pub fn try_read_records(&self) -> Result<Vec<Record<K, V>>> {
         let inner = self.driver.inner.borrow();
         let mut log = lock(&inner.log);
-        let start = log.read.get(&self.topic).copied().unwrap_or(0);
-        let records: Vec<_> =
-            log.topics.get(&self.topic).map(|all| all[start.min(all.len())..].to_vec()).unwrap_or_default();
-        log.read.insert(self.topic.clone(), start + records.len());
+        let records: Vec<_> = match log.topics.get_mut(&self.topic) {
+            Some(topic) => {
+                let unread = topic.records[topic.read.min(topic.records.len())..].to_vec();
+                topic.read += unread.len();
+                unread
+            }
+            None => Vec::new(),
+        };
         drop(log);
         records
             .into_iter()
@@ -204,7 +208,6 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
     pub fn is_empty(&self) -> bool {
         let inner = self.driver.inner.borrow();
         let log = lock(&inner.log);
-        let read = log.read.get(&self.topic).copied().unwrap_or(0);
-        log.topics.get(&self.topic).map_or(0, Vec::len) <= read
+        log.topics.get(&self.topic).map_or(true, |t| t.records.len() <= t.read)
     }
 }

@@ -132,6 +132,16 @@ impl GraphBuilder {
         if let Some(e) = self.errors.first() {
             return Err(e.clone());
         }
+        for node in &self.nodes {
+            if let Some(missing) = node.stores.iter().find(|s| !self.stores.iter().any(|d| &d.name == *s)) {
+                return Err(TopologyError::Invalid {
+                    operator: node.name.clone(),
+                    reason: format!(
+                        "it uses store `{missing}`, which the topology does not have (add it with `StreamsBuilder::add_key_value_store` or a sibling first)"
+                    ),
+                });
+            }
+        }
         let (subtopologies, global) = split::split(&self.nodes, &self.stores);
         let copartition_groups = self
             .copartition

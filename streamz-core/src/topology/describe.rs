@@ -1,8 +1,9 @@
 //! `Topology::describe()`: a text rendering in the layout of Kafka Streams' `describe()`.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::graph::{NodeKind, TopicRef};
+use super::graph::{NodeId, NodeKind, TopicRef};
 use super::{SubTopology, Topology};
 
 impl Topology {
@@ -23,20 +24,47 @@ impl Topology {
     /// # Ok::<(), streamz_core::TopologyError>(())
     /// ```
     pub fn describe(&self) -> String {
-        let mut out = String::from("Topologies:\n");
+        // Kafka Streams writes "Topologies:\n " and then each sub-topology as
+        // "  Sub-topology: <id>\n<nodes>\n", so the first header is indented by three spaces and
+        // the others by two.
+        let mut out = String::from("Topologies:\n ");
         for sub in &self.subtopologies {
-            let _ = writeln!(out, "   Sub-topology: {}", sub.id);
+            let _ = writeln!(out, "  Sub-topology: {}", sub.id);
             self.describe_nodes(sub, &mut out);
         }
+        let regular = self.subtopologies.len() as u32;
         for sub in &self.global {
-            let _ = writeln!(out, "   Global Sub-topology: {}", sub.id);
+            let _ = writeln!(out, "  Sub-topology: {} for global store (will not generate tasks)", regular + sub.id);
             self.describe_nodes(sub, &mut out);
+        }
+        if self.subtopologies.is_empty() && self.global.is_empty() {
+            out.pop();
         }
         out
     }
 
+    /// The nodes of `sub` in the order Kafka Streams prints them: by descending number of
+    /// paths starting at the node within the sub-topology (so sources and long chains come
+    /// first), then by name.
+    fn print_order(&self, sub: &SubTopology) -> Vec<NodeId> {
+        fn paths(topology: &Topology, sub: &SubTopology, n: NodeId, memo: &mut HashMap<NodeId, u64>) -> u64 {
+            if let Some(&p) = memo.get(&n) {
+                return p;
+            }
+            let children = topology.nodes[n].children.iter().filter(|c| sub.nodes.contains(c));
+            let p = 1 + children.map(|&c| paths(topology, sub, c, memo)).sum::<u64>();
+            memo.insert(n, p);
+            p
+        }
+        let mut memo = HashMap::new();
+        let mut order: Vec<(u64, &str, NodeId)> =
+            sub.nodes.iter().map(|&n| (paths(self, sub, n, &mut memo), self.nodes[n].name.as_str(), n)).collect();
+        order.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        order.into_iter().map(|(_, _, n)| n).collect()
+    }
+
     fn describe_nodes(&self, sub: &SubTopology, out: &mut String) {
-        for &id in &sub.nodes {
+        for id in self.print_order(sub) {
             let node = &self.nodes[id];
             let _ = match &node.kind {
                 NodeKind::Source { topics, .. } => {

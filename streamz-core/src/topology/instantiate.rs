@@ -68,16 +68,6 @@ impl Instantiator<'_> {
         Arc::from(topic.resolve(&self.plan.app_id))
     }
 
-    /// The partition count of `topic` (full name), if known.
-    pub(crate) fn partitions(&self, topic: &str) -> Option<i32> {
-        self.plan.partitions.get(topic).copied()
-    }
-
-    /// The task being built.
-    pub(crate) fn task_id(&self) -> TaskId {
-        self.task.ctx.task_id
-    }
-
     /// Registers node `core` for punctuation and close, and runs its `init`.
     pub(crate) fn init<P, KIn, VIn, KOut, VOut>(
         &mut self,
@@ -185,8 +175,8 @@ impl Topology {
 struct SharedSource(Arc<Mutex<Box<dyn crate::task::SourceNode>>>);
 
 impl crate::task::SourceNode for SharedSource {
-    fn extract_timestamp(&self, raw: &crate::record::RawRecord) -> Result<Timestamp> {
-        lock(&self.0).extract_timestamp(raw)
+    fn extract_timestamp(&self, raw: &crate::record::RawRecord, wall_clock: Timestamp) -> Result<Timestamp> {
+        lock(&self.0).extract_timestamp(raw, wall_clock)
     }
 
     fn process(&mut self, raw: crate::record::RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {

@@ -12,9 +12,7 @@ mod plan;
 mod split;
 
 pub(crate) use builder::GraphBuilder;
-pub(crate) use graph::{
-    GraphNode, NodeId, NodeKind, ProcessorFactory, SourceFactory, StoreDef, StoreFactory, StoreKind, TopicRef,
-};
+pub(crate) use graph::{GraphNode, NodeId, SourceFactory, StoreDef, StoreFactory, StoreKind, TopicRef};
 pub(crate) use instantiate::{Instantiator, ProcFactory, TaskEnv};
 pub use plan::{InternalTopic, InternalTopicKind, Plan};
 pub use split::SubTopology;

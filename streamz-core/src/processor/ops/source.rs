@@ -35,10 +35,10 @@ impl<K: Clone + 'static, V: Clone + 'static> Source<K, V> {
 }
 
 impl<K: Clone + Send + 'static, V: Clone + Send + 'static> SourceNode for Source<K, V> {
-    fn extract_timestamp(&self, raw: &RawRecord) -> Result<Timestamp> {
+    fn extract_timestamp(&self, raw: &RawRecord, wall_clock: Timestamp) -> Result<Timestamp> {
         match &self.extractor {
             TimestampExtractor::RecordTimestamp => Ok(raw.timestamp),
-            TimestampExtractor::WallClock => Ok(Timestamp::now()),
+            TimestampExtractor::WallClock => Ok(wall_clock),
             TimestampExtractor::Value(f) => {
                 let value = self.decode_value(raw)?;
                 Ok(f(&value).unwrap_or(raw.timestamp))
