@@ -46,7 +46,8 @@ fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
     let got = client.read::<String, Option<i64>>(&output, expected_records, Duration::from_secs(60))?;
     running.close()?;
 
-    let driver = TopologyTestDriver::with_config(word_count(&input, &output)?, DriverConfig::default().partitions(&input, 3))?;
+    let driver =
+        TopologyTestDriver::with_config(word_count(&input, &output)?, DriverConfig::default().partitions(&input, 3))?;
     let pipe = driver.input::<(), String>(&input);
     for (i, line) in lines().into_iter().enumerate() {
         pipe.pipe((), line, now + i as i64)?;
@@ -59,7 +60,9 @@ fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
 
 #[test]
 fn an_unreachable_cluster_fails_start_with_a_clear_error() -> anyhow::Result<()> {
-    let config = StreamsConfig::new(unique("unreachable")).bootstrap_servers("127.0.0.1:1").startup_timeout(Duration::from_secs(2));
+    let config = StreamsConfig::new(unique("unreachable"))
+        .bootstrap_servers("127.0.0.1:1")
+        .startup_timeout(Duration::from_secs(2));
     let started = std::time::Instant::now();
     let err = App::new(word_count("a", "b")?, config)?.start().unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(15), "start took {:?}", started.elapsed());
@@ -71,7 +74,23 @@ fn an_unreachable_cluster_fails_start_with_a_clear_error() -> anyhow::Result<()>
 fn a_missing_input_topic_fails_start() -> anyhow::Result<()> {
     let missing = unique("missing");
     let err = App::new(word_count(&missing, "out")?, config(&unique("missing-app")))?.start().unwrap_err();
-    assert!(matches!(err, StreamsError::Topology(TopologyError::UnknownTopic { ref topic, .. }) if *topic == missing), "{err}");
+    assert!(
+        matches!(err, StreamsError::Topology(TopologyError::UnknownTopic { ref topic, .. }) if *topic == missing),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_missing_output_topic_fails_start() -> anyhow::Result<()> {
+    let (input, output) = (unique("has-input"), unique("no-output"));
+    KafkaClient::connect(&bootstrap())?.create_topic(&input, 1)?;
+    let err = App::new(word_count(&input, &output)?, config(&unique("no-output-app")))?.start().unwrap_err();
+    assert!(
+        matches!(err, StreamsError::Topology(TopologyError::UnknownTopic { ref topic, .. }) if *topic == output),
+        "{err}"
+    );
+    assert!(err.to_string().contains("writes to it but it does not exist"), "{err}");
     Ok(())
 }
 
@@ -80,6 +99,7 @@ fn the_app_reports_its_states() -> anyhow::Result<()> {
     let (input, output) = (unique("states-in"), unique("states-out"));
     let client = KafkaClient::connect(&bootstrap())?;
     client.create_topic(&input, 1)?;
+    client.create_topic(&output, 1)?;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     let app = App::new(word_count(&input, &output)?, config(&unique("states")))?

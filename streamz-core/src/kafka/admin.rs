@@ -76,15 +76,23 @@ impl KafkaAdmin {
             .iter()
             .zip(&configs)
             .map(|(t, config)| {
-                config.iter().fold(NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(replication)), |nt, (k, v)| nt.set(k, v))
+                config
+                    .iter()
+                    .fold(NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(replication)), |nt, (k, v)| {
+                        nt.set(k, v)
+                    })
             })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(self.timeout));
-        let results = block_on(self.admin.create_topics(&new_topics, &options)).map_err(|e| kafka_error("cannot create internal topics", e))?;
+        let results = block_on(self.admin.create_topics(&new_topics, &options))
+            .map_err(|e| kafka_error("cannot create internal topics", e))?;
         for result in results {
             if let Err((topic, code)) = result {
                 if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                    return Err(StreamsError::Kafka { message: format!("cannot create internal topic `{topic}`: {code}"), retriable: false });
+                    return Err(StreamsError::Kafka {
+                        message: format!("cannot create internal topic `{topic}`: {code}"),
+                        retriable: false,
+                    });
                 }
             }
         }
@@ -98,13 +106,18 @@ impl KafkaAdmin {
     ///
     /// [`StreamsError::Kafka`] when creation fails.
     pub(crate) fn create_topic(&self, topic: &str, partitions: i32, config: &[(&str, &str)]) -> Result<()> {
-        let nt = config.iter().fold(NewTopic::new(topic, partitions, TopicReplication::Fixed(1)), |nt, (k, v)| nt.set(k, v));
+        let nt =
+            config.iter().fold(NewTopic::new(topic, partitions, TopicReplication::Fixed(1)), |nt, (k, v)| nt.set(k, v));
         let options = AdminOptions::new().operation_timeout(Some(self.timeout));
-        let results = block_on(self.admin.create_topics([&nt], &options)).map_err(|e| kafka_error("cannot create topic", e))?;
+        let results =
+            block_on(self.admin.create_topics([&nt], &options)).map_err(|e| kafka_error("cannot create topic", e))?;
         for result in results {
             if let Err((topic, code)) = result {
                 if code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists {
-                    return Err(StreamsError::Kafka { message: format!("cannot create topic `{topic}`: {code}"), retriable: false });
+                    return Err(StreamsError::Kafka {
+                        message: format!("cannot create topic `{topic}`: {code}"),
+                        retriable: false,
+                    });
                 }
             }
         }
@@ -115,7 +128,11 @@ impl KafkaAdmin {
 fn topic_configs(kind: InternalTopicKind) -> Vec<(&'static str, String)> {
     match kind {
         InternalTopicKind::Repartition => {
-            vec![("cleanup.policy", "delete".into()), ("retention.ms", "-1".into()), ("segment.bytes", "52428800".into())]
+            vec![
+                ("cleanup.policy", "delete".into()),
+                ("retention.ms", "-1".into()),
+                ("segment.bytes", "52428800".into()),
+            ]
         }
         InternalTopicKind::Changelog => vec![("cleanup.policy", "compact".into())],
         InternalTopicKind::WindowedChangelog { retention_ms } => {

@@ -51,6 +51,7 @@ pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, cl
     let mut c = base(config, bootstrap, client_id);
     c.set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
-        .set("max.partition.fetch.bytes", "10485760").set("enable.partition.eof", "false");
+        .set("max.partition.fetch.bytes", "10485760")
+        .set("enable.partition.eof", "false");
     c
 }

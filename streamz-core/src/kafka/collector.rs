@@ -36,7 +36,11 @@ impl ProducerContext for DeliveryTracker {
                 let mut failed = lock(&self.failed);
                 if failed.is_none() {
                     use rdkafka::Message;
-                    *failed = Some(format!("cannot deliver a record to topic `{}` partition {}: {err}", msg.topic(), msg.partition()));
+                    *failed = Some(format!(
+                        "cannot deliver a record to topic `{}` partition {}: {err}",
+                        msg.topic(),
+                        msg.partition()
+                    ));
                 }
             }
         }
@@ -49,7 +53,9 @@ pub(crate) struct SharedProducer(Arc<BaseProducer<DeliveryTracker>>);
 
 impl SharedProducer {
     pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
-        let producer = config.create_with_context(DeliveryTracker::default()).map_err(|e| kafka_error("cannot create the producer", e))?;
+        let producer = config
+            .create_with_context(DeliveryTracker::default())
+            .map_err(|e| kafka_error("cannot create the producer", e))?;
         Ok(SharedProducer(Arc::new(producer)))
     }
 
@@ -84,7 +90,15 @@ pub(crate) struct KafkaCollector {
 }
 
 impl RecordCollector for KafkaCollector {
-    fn send(&mut self, topic: &str, partition: Option<i32>, key: Option<&[u8]>, value: Option<&[u8]>, timestamp: Timestamp, headers: &Headers) -> Result<()> {
+    fn send(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: Timestamp,
+        headers: &Headers,
+    ) -> Result<()> {
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp.0);
         if let Some(k) = key {
             record = record.key(k);

@@ -40,7 +40,8 @@ fn commit_with(consumer: &BaseConsumer<RebalanceContext>, offsets: &Offsets) -> 
     }
     let mut list = TopicPartitionList::with_capacity(offsets.len());
     for (topic, partition, offset) in offsets {
-        list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).map_err(|e| kafka_error("cannot list offsets", e))?;
+        list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .map_err(|e| kafka_error("cannot list offsets", e))?;
     }
     consumer.commit(&list, CommitMode::Sync).map_err(|e| kafka_error("cannot commit offsets", e))
 }
@@ -67,7 +68,9 @@ pub(crate) struct StreamConsumer {
 
 impl StreamConsumer {
     pub(crate) fn new(config: &ClientConfig, events: Arc<dyn PartitionEvents>) -> Result<Self> {
-        let consumer = config.create_with_context(RebalanceContext { events }).map_err(|e| kafka_error("cannot create the consumer", e))?;
+        let consumer = config
+            .create_with_context(RebalanceContext { events })
+            .map_err(|e| kafka_error("cannot create the consumer", e))?;
         Ok(StreamConsumer { consumer, topics: HashMap::new() })
     }
 
@@ -83,7 +86,12 @@ impl StreamConsumer {
 
     /// Up to `max` records: waits up to `timeout` for the first, then takes what is buffered.
     /// Stops early when `stop()` turns true after a poll (a rebalance happened in it).
-    pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration, stop: &dyn Fn() -> bool) -> Result<Vec<RawRecord>> {
+    pub(crate) fn poll_batch(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Vec<RawRecord>> {
         let mut out = Vec::new();
         let mut wait = timeout;
         while out.len() < max {
@@ -144,16 +152,26 @@ pub(crate) struct GlobalConsumer {
 impl GlobalConsumer {
     /// Assigns every partition of `topics` from the beginning; returns each partition's end
     /// offset (where the initial load ends).
-    pub(crate) fn assign_all(config: &ClientConfig, topics: &[String], timeout: Duration) -> Result<(Self, Vec<(String, i32, i64)>)> {
-        let consumer: BaseConsumer = config.create().map_err(|e| kafka_error("cannot create the global consumer", e))?;
+    pub(crate) fn assign_all(
+        config: &ClientConfig,
+        topics: &[String],
+        timeout: Duration,
+    ) -> Result<(Self, Vec<(String, i32, i64)>)> {
+        let consumer: BaseConsumer =
+            config.create().map_err(|e| kafka_error("cannot create the global consumer", e))?;
         let mut list = TopicPartitionList::new();
         let mut ends = Vec::new();
         for topic in topics {
-            let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| kafka_error(&format!("cannot read metadata of `{topic}`"), e))?;
+            let metadata = consumer
+                .fetch_metadata(Some(topic), timeout)
+                .map_err(|e| kafka_error(&format!("cannot read metadata of `{topic}`"), e))?;
             for t in metadata.topics() {
                 for p in t.partitions() {
-                    let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout).map_err(|e| kafka_error("cannot read end offsets", e))?;
-                    list.add_partition_offset(topic, p.id(), Offset::Beginning).map_err(|e| kafka_error("cannot list partitions", e))?;
+                    let (_, high) = consumer
+                        .fetch_watermarks(topic, p.id(), timeout)
+                        .map_err(|e| kafka_error("cannot read end offsets", e))?;
+                    list.add_partition_offset(topic, p.id(), Offset::Beginning)
+                        .map_err(|e| kafka_error("cannot list partitions", e))?;
                     ends.push((topic.clone(), p.id(), high));
                 }
             }

@@ -48,11 +48,17 @@ impl EmbeddedCluster {
                     let _ = ready_tx.send(Err(e.to_string()));
                 }
             })
-            .map_err(|e| StreamsError::Kafka { message: format!("cannot start the embedded cluster thread: {e}"), retriable: false })?;
+            .map_err(|e| StreamsError::Kafka {
+                message: format!("cannot start the embedded cluster thread: {e}"),
+                retriable: false,
+            })?;
         let bootstrap = ready_rx
             .recv()
             .map_err(|_| StreamsError::Bug("the embedded cluster thread ended before it started".into()))?
-            .map_err(|message| StreamsError::Kafka { message: format!("cannot start the embedded cluster: {message}"), retriable: false })?;
+            .map_err(|message| StreamsError::Kafka {
+                message: format!("cannot start the embedded cluster: {message}"),
+                retriable: false,
+            })?;
         Ok(EmbeddedCluster { bootstrap, stop: Some(stop_tx), thread: Some(thread) })
     }
 

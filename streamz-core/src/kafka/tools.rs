@@ -87,7 +87,11 @@ impl KafkaClient {
     /// # Errors
     ///
     /// [`StreamsError::Serialization`] or [`StreamsError::Kafka`].
-    pub fn produce<K: Data, V: Data>(&self, topic: &str, records: impl IntoIterator<Item = (K, V, Timestamp)>) -> Result<()> {
+    pub fn produce<K: Data, V: Data>(
+        &self,
+        topic: &str,
+        records: impl IntoIterator<Item = (K, V, Timestamp)>,
+    ) -> Result<()> {
         let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
         for (key, value, timestamp) in records {
             let fail = |part, source| StreamsError::Serialization { topic: topic.to_string(), part, source };
@@ -103,7 +107,10 @@ impl KafkaClient {
             loop {
                 match self.producer.send(record) {
                     Ok(()) => break,
-                    Err((rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull), r)) => {
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                        r,
+                    )) => {
                         record = r;
                         self.producer.poll(Duration::from_millis(10));
                     }
@@ -131,7 +138,13 @@ impl KafkaClient {
     /// # Errors
     ///
     /// As [`KafkaClient::read`].
-    pub fn read_with<K: Data, V: Data>(&self, topic: &str, min: usize, timeout: Duration, committed_only: bool) -> Result<Vec<Record<K, V>>> {
+    pub fn read_with<K: Data, V: Data>(
+        &self,
+        topic: &str,
+        min: usize,
+        timeout: Duration,
+        committed_only: bool,
+    ) -> Result<Vec<Record<K, V>>> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("group.id", format!("streamz-reader-{}", std::process::id()))
@@ -140,11 +153,14 @@ impl KafkaClient {
             .set("log_level", "3")
             .create()
             .map_err(|e| kafka_error("cannot create the consumer", e))?;
-        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(|e| kafka_error("cannot read metadata", e))?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(|e| kafka_error("cannot read metadata", e))?;
         let mut list = TopicPartitionList::new();
         for t in metadata.topics() {
             for p in t.partitions() {
-                list.add_partition_offset(topic, p.id(), Offset::Beginning).map_err(|e| kafka_error("cannot list partitions", e))?;
+                list.add_partition_offset(topic, p.id(), Offset::Beginning)
+                    .map_err(|e| kafka_error("cannot list partitions", e))?;
             }
         }
         consumer.assign(&list).map_err(|e| kafka_error("cannot assign partitions", e))?;
@@ -156,20 +172,27 @@ impl KafkaClient {
             let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
             let message = message.map_err(|e| kafka_error("cannot consume", e))?;
             use rdkafka::Message;
-            let position = RecordPosition { topic: topic_name.clone(), partition: message.partition(), offset: message.offset() };
+            let position =
+                RecordPosition { topic: topic_name.clone(), partition: message.partition(), offset: message.offset() };
             let fail = |part, source| StreamsError::Deserialization { position: position.clone(), part, source };
             let key = key_serde.deserialize(message.key()).map_err(|e| fail(RecordPart::Key, e))?;
             let value = value_serde.deserialize(message.payload()).map_err(|e| fail(RecordPart::Value, e))?;
             let timestamp = Timestamp(message.timestamp().to_millis().unwrap_or(-1));
-            by_partition.entry(message.partition()).or_default().push((message.offset(), Record::new(key, value, timestamp)));
+            by_partition
+                .entry(message.partition())
+                .or_default()
+                .push((message.offset(), Record::new(key, value, timestamp)));
             count += 1;
             last = Instant::now();
         }
         let mut partitions: Vec<_> = by_partition.into_iter().collect();
         partitions.sort_by_key(|(p, _)| *p);
-        Ok(partitions.into_iter().flat_map(|(_, mut records)| {
-            records.sort_by_key(|(o, _)| *o);
-            records.into_iter().map(|(_, r)| r)
-        }).collect())
+        Ok(partitions
+            .into_iter()
+            .flat_map(|(_, mut records)| {
+                records.sort_by_key(|(o, _)| *o);
+                records.into_iter().map(|(_, r)| r)
+            })
+            .collect())
     }
 }

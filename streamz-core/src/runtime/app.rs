@@ -126,6 +126,12 @@ impl App {
         let admin = KafkaAdmin::new(&bootstrap, self.config.startup_timeout)?;
         let counts = admin.partition_counts()?;
         let plan = self.topology.plan(&self.config.application_id, |t| counts.get(t).copied())?;
+        if let Some(topic) = self.topology.sink_topics().into_iter().find(|t| !counts.contains_key(t)) {
+            return Err(StreamsError::Topology(crate::TopologyError::UnknownTopic {
+                topic,
+                reason: "the topology writes to it but it does not exist (create it first)".into(),
+            }));
+        }
         admin.ensure_internal_topics(&plan.internal_topics, self.config.replication_factor)?;
         let threads = self.config.num_stream_threads;
         let shared = Arc::new(AppShared {
@@ -139,8 +145,7 @@ impl App {
         });
         shared.set_state(AppState::Rebalancing);
         let plan = Arc::new(plan);
-        let (globals, global_thread) =
-            super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared)?;
+        let (globals, global_thread) = super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared)?;
         let env = ThreadEnv {
             topology: self.topology.clone(),
             plan,

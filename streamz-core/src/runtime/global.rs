@@ -19,7 +19,15 @@ use crate::{Result, StreamsError};
 struct NoOutput;
 
 impl RecordCollector for NoOutput {
-    fn send(&mut self, topic: &str, _: Option<i32>, _: Option<&[u8]>, _: Option<&[u8]>, _: Timestamp, _: &Headers) -> Result<()> {
+    fn send(
+        &mut self,
+        topic: &str,
+        _: Option<i32>,
+        _: Option<&[u8]>,
+        _: Option<&[u8]>,
+        _: Timestamp,
+        _: &Headers,
+    ) -> Result<()> {
         Err(StreamsError::Bug(format!("a global table's processors wrote to topic `{topic}`")))
     }
 }
@@ -81,13 +89,20 @@ pub(crate) fn start(
         tasks.tasks.push(task);
     }
     let client = format!("{}-global", config.application_id);
-    let (mut consumer, ends) = GlobalConsumer::assign_all(&global_consumer_config(config, bootstrap, &client), &topics, config.startup_timeout)?;
+    let (mut consumer, ends) = GlobalConsumer::assign_all(
+        &global_consumer_config(config, bootstrap, &client),
+        &topics,
+        config.startup_timeout,
+    )?;
     let mut remaining: HashMap<(String, i32), i64> =
         ends.into_iter().filter(|(_, _, high)| *high > 0).map(|(t, p, high)| ((t, p), high)).collect();
     let deadline = Instant::now() + config.startup_timeout.max(Duration::from_secs(60));
     while !remaining.is_empty() {
         if Instant::now() > deadline {
-            return Err(StreamsError::Kafka { message: format!("global tables not loaded in time: {} partitions behind", remaining.len()), retriable: true });
+            return Err(StreamsError::Kafka {
+                message: format!("global tables not loaded in time: {} partitions behind", remaining.len()),
+                retriable: true,
+            });
         }
         for (topic, partition, offset) in tasks.apply(&mut consumer, Duration::from_millis(200))? {
             let key = (topic, partition);

@@ -157,7 +157,8 @@ pub(crate) fn run(index: usize, env: ThreadEnv) {
 
 fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     let client_id = format!("{}-StreamThread-{}", env.config.application_id, index + 1);
-    let producer = SharedProducer::new(&producer_config(&env.config, &env.bootstrap, &format!("{client_id}-producer")))?;
+    let producer =
+        SharedProducer::new(&producer_config(&env.config, &env.bootstrap, &format!("{client_id}-producer")))?;
     let mut readers: HashMap<String, Vec<u32>> = HashMap::new();
     for sub in &env.topology.subtopologies {
         for t in &sub.source_topics {
@@ -178,7 +179,10 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         error: None,
     }));
     let events = Arc::new(Events { core: core.clone(), generation: AtomicU64::new(0) });
-    let mut consumer = StreamConsumer::new(&consumer_config(&config, &core_bootstrap(&core), &format!("{client_id}-consumer")), events.clone())?;
+    let mut consumer = StreamConsumer::new(
+        &consumer_config(&config, &core_bootstrap(&core), &format!("{client_id}-consumer")),
+        events.clone(),
+    )?;
     consumer.subscribe(&topics)?;
     let mut last_commit = Instant::now();
     let result = (|| {

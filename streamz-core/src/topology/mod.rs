@@ -75,6 +75,23 @@ impl Topology {
         topics
     }
 
+    /// The external topics the topology writes to with a fixed name (not the topics chosen per
+    /// record by `to_dynamic`, nor internal topics).
+    pub fn sink_topics(&self) -> Vec<String> {
+        let mut topics: Vec<String> = self
+            .subtopologies
+            .iter()
+            .flat_map(|s| s.sink_topics.iter())
+            .filter_map(|t| match t {
+                TopicRef::External(name) => Some(name.clone()),
+                TopicRef::Internal(_) => None,
+            })
+            .collect();
+        topics.sort();
+        topics.dedup();
+        topics
+    }
+
     pub(crate) fn node(&self, id: NodeId) -> &GraphNode {
         &self.nodes[id]
     }
