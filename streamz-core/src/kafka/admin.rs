@@ -50,7 +50,12 @@ impl KafkaAdmin {
     ///
     /// [`StreamsError::Kafka`] when creation fails, or an existing topic has another
     /// partition count than the topology needs.
-    pub(crate) fn ensure_internal_topics(&self, topics: &[InternalTopic], replication: i32) -> Result<()> {
+    pub(crate) fn ensure_internal_topics(
+        &self,
+        topics: &[InternalTopic],
+        replication: i32,
+        embedded: Option<&super::EmbeddedHandle>,
+    ) -> Result<()> {
         let existing = self.partition_counts()?;
         let mut missing = Vec::new();
         for topic in topics {
@@ -70,6 +75,9 @@ impl KafkaAdmin {
         }
         if missing.is_empty() {
             return Ok(());
+        }
+        if let Some(cluster) = embedded {
+            return missing.iter().try_for_each(|t| cluster.create_topic(&t.name, t.partitions));
         }
         let configs: Vec<Vec<(&str, String)>> = missing.iter().map(|t| topic_configs(t.kind)).collect();
         let new_topics: Vec<NewTopic<'_>> = missing

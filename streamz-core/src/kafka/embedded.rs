@@ -7,10 +7,42 @@ use rdkafka::mocking::MockCluster;
 
 use crate::{Result, StreamsError};
 
+enum Command {
+    CreateTopic { name: String, partitions: i32, reply: mpsc::Sender<std::result::Result<(), String>> },
+}
+
+/// Creates topics on an embedded cluster (its admin API is not served by the mock).
+#[derive(Clone, Debug)]
+pub(crate) struct EmbeddedHandle(mpsc::Sender<Command>);
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::CreateTopic { name, partitions, .. } => write!(f, "CreateTopic({name}, {partitions})"),
+        }
+    }
+}
+
+impl EmbeddedHandle {
+    /// Creates `name` with `partitions` partitions.
+    pub(crate) fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        let (reply, answer) = mpsc::channel();
+        let fail = |message: String| StreamsError::Kafka { message, retriable: false };
+        self.0
+            .send(Command::CreateTopic { name: name.to_string(), partitions, reply })
+            .map_err(|_| fail("the embedded cluster has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| fail("the embedded cluster has stopped".into()))?
+            .map_err(|e| fail(format!("cannot create topic `{name}` on the embedded cluster: {e}")))
+    }
+}
+
 /// An in-process Kafka-protocol mock cluster, for demos and fast tests with no broker.
 ///
 /// It runs on its own thread until dropped. It is not a substitute for a real broker: it
-/// implements the protocol, not Kafka's storage (no compaction, no retention).
+/// implements the protocol, not Kafka's storage (no compaction, no retention), and creates
+/// topics through [`EmbeddedCluster::create_topic`] rather than the admin API.
 ///
 /// # Examples
 ///
@@ -18,13 +50,14 @@ use crate::{Result, StreamsError};
 /// use streamz_core::kafka::EmbeddedCluster;
 ///
 /// let cluster = EmbeddedCluster::start()?;
+/// cluster.create_topic("events", 3)?;
 /// assert!(!cluster.bootstrap_servers().is_empty());
 /// # Ok::<(), streamz_core::StreamsError>(())
 /// ```
 #[derive(Debug)]
 pub struct EmbeddedCluster {
     bootstrap: String,
-    stop: Option<mpsc::Sender<()>>,
+    handle: Option<EmbeddedHandle>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -36,13 +69,20 @@ impl EmbeddedCluster {
     /// [`StreamsError::Kafka`] when librdkafka cannot create it.
     pub fn start() -> Result<Self> {
         let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (commands, inbox) = mpsc::channel::<Command>();
         let thread = std::thread::Builder::new()
             .name("streamz-embedded-cluster".into())
             .spawn(move || match MockCluster::new(1) {
                 Ok(cluster) => {
                     let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
-                    let _ = stop_rx.recv();
+                    for command in inbox {
+                        match command {
+                            Command::CreateTopic { name, partitions, reply } => {
+                                let _ =
+                                    reply.send(cluster.create_topic(&name, partitions, 1).map_err(|e| e.to_string()));
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.to_string()));
@@ -59,18 +99,37 @@ impl EmbeddedCluster {
                 message: format!("cannot start the embedded cluster: {message}"),
                 retriable: false,
             })?;
-        Ok(EmbeddedCluster { bootstrap, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(EmbeddedCluster { bootstrap, handle: Some(EmbeddedHandle(commands)), thread: Some(thread) })
     }
 
     /// The cluster's bootstrap servers.
     pub fn bootstrap_servers(&self) -> &str {
         &self.bootstrap
     }
+
+    /// Creates topic `name` with `partitions` partitions.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the mock refuses.
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        self.handle().create_topic(name, partitions)
+    }
+
+    pub(crate) fn handle(&self) -> EmbeddedHandle {
+        match &self.handle {
+            Some(h) => h.clone(),
+            None => {
+                let (dead, _) = mpsc::channel();
+                EmbeddedHandle(dead)
+            }
+        }
+    }
 }
 
 impl Drop for EmbeddedCluster {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.handle.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -16,5 +16,6 @@ pub(crate) use client::{consumer_config, global_consumer_config, producer_config
 pub(crate) use collector::{KafkaCollector, SharedProducer};
 pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
 pub use embedded::EmbeddedCluster;
+pub(crate) use embedded::EmbeddedHandle;
 pub(crate) use errors::kafka_error;
 pub use tools::KafkaClient;

@@ -26,7 +26,7 @@ use crate::{Result, StreamsError};
 /// use streamz_core::Timestamp;
 ///
 /// let cluster = EmbeddedCluster::start()?;
-/// let client = KafkaClient::connect(cluster.bootstrap_servers())?;
+/// let client = KafkaClient::embedded(&cluster)?;
 /// client.create_topic("greetings", 1)?;
 /// client.produce("greetings", [("k".to_string(), "hello".to_string(), Timestamp::now())])?;
 /// let records = client.read::<String, String>("greetings", 1, std::time::Duration::from_secs(10))?;
@@ -37,6 +37,7 @@ pub struct KafkaClient {
     bootstrap: String,
     admin: KafkaAdmin,
     producer: BaseProducer,
+    embedded: Option<super::EmbeddedHandle>,
 }
 
 impl std::fmt::Debug for KafkaClient {
@@ -60,7 +61,18 @@ impl KafkaClient {
             .set("log_level", "3")
             .create()
             .map_err(|e| kafka_error("cannot create the producer", e))?;
-        Ok(KafkaClient { bootstrap: bootstrap.to_string(), admin, producer })
+        Ok(KafkaClient { bootstrap: bootstrap.to_string(), admin, producer, embedded: None })
+    }
+
+    /// A client of an embedded cluster.
+    ///
+    /// # Errors
+    ///
+    /// As [`KafkaClient::connect`].
+    pub fn embedded(cluster: &super::EmbeddedCluster) -> Result<Self> {
+        let mut client = Self::connect(cluster.bootstrap_servers())?;
+        client.embedded = Some(cluster.handle());
+        Ok(client)
     }
 
     /// Creates `topic` with `partitions` partitions, if it does not exist.
@@ -69,7 +81,10 @@ impl KafkaClient {
     ///
     /// [`StreamsError::Kafka`] when the cluster refuses.
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<()> {
-        self.admin.create_topic(topic, partitions, &[])
+        match &self.embedded {
+            Some(cluster) => cluster.create_topic(topic, partitions),
+            None => self.admin.create_topic(topic, partitions, &[]),
+        }
     }
 
     /// The partition count of every topic of the cluster.

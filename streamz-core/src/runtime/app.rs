@@ -132,7 +132,8 @@ impl App {
                 reason: "the topology writes to it but it does not exist (create it first)".into(),
             }));
         }
-        admin.ensure_internal_topics(&plan.internal_topics, self.config.replication_factor)?;
+        let handle = embedded.as_ref().map(EmbeddedCluster::handle).or_else(|| self.config.embedded.clone());
+        admin.ensure_internal_topics(&plan.internal_topics, self.config.replication_factor, handle.as_ref())?;
         let threads = self.config.num_stream_threads;
         let shared = Arc::new(AppShared {
             state: Mutex::new(AppState::Created),

@@ -38,6 +38,7 @@ pub struct StreamsConfig {
     pub(crate) startup_timeout: Duration,
     pub(crate) consumer_overrides: BTreeMap<String, String>,
     pub(crate) producer_overrides: BTreeMap<String, String>,
+    pub(crate) embedded: Option<crate::kafka::EmbeddedHandle>,
 }
 
 impl StreamsConfig {
@@ -58,6 +59,7 @@ impl StreamsConfig {
             startup_timeout: Duration::from_secs(10),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
+            embedded: None,
         }
     }
 
@@ -72,9 +74,18 @@ impl StreamsConfig {
         self
     }
 
-    /// Runs on an in-process embedded cluster, whatever `$STREAMZ_BOOTSTRAP` says.
+    /// Runs on an in-process embedded cluster of its own, whatever `$STREAMZ_BOOTSTRAP` says.
     pub fn embedded(mut self) -> Self {
         self.bootstrap_servers = None;
+        self.embedded = None;
+        self
+    }
+
+    /// Runs on `cluster`, an embedded cluster started beforehand (e.g. to create input topics
+    /// and produce to them first).
+    pub fn embedded_cluster(mut self, cluster: &crate::kafka::EmbeddedCluster) -> Self {
+        self.bootstrap_servers = Some(cluster.bootstrap_servers().to_string());
+        self.embedded = Some(cluster.handle());
         self
     }
 
