@@ -1,9 +1,12 @@
 //! `suppress(until_window_closes)` on real windowed aggregations: rule 6 and D3 of
 //! KAFKA_STREAMS_SEMANTICS.md, for tumbling, hopping, sliding and session windows, with late
-//! records and over several partitions.
+//! records and over several partitions; and random inputs checked against a model of the
+//! suppress operator fed with the aggregation's own updates.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use proptest::prelude::*;
 use streamz::prelude::*;
 
 type Out = Vec<(Windowed<String>, Option<i64>, i64)>;
@@ -214,4 +217,84 @@ fn final_results_over_several_partitions_after_select_key() -> anyhow::Result<()
     input.pipe("u7".into(), "cart".into(), 12)?;
     assert_eq!(out.read_with_timestamps(), vec![(w("cart", 0, 10), Some(1), 3)]);
     Ok(())
+}
+
+/// How a window closes: `end <= st - n` (time windows) or `end < st - n` (sliding: grace,
+/// sessions: gap + grace).
+#[derive(Clone, Copy, Debug)]
+enum Close {
+    AtMost(i64),
+    Before(i64),
+}
+
+/// Replays the aggregation's updates through a model of the suppress operator, update by
+/// update: after each, every closed window whose latest update is a value and that was not
+/// emitted yet is due, ordered by (end, key, start). Also checks no update reaches a window
+/// after its final result.
+fn check_final_results(
+    count: impl FnOnce(GroupedStream<String, String>) -> Table<Windowed<String>, i64>,
+    close: Close,
+    input: &[(u8, i64)],
+) -> Result<(), TestCaseError> {
+    let driver = counting(count).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut latest: BTreeMap<(i64, String, i64), Option<(i64, i64)>> = BTreeMap::new();
+    let mut emitted = BTreeSet::new();
+    let mut st = i64::MIN;
+    for &(key, ts) in input {
+        let key = ((b'a' + key) as char).to_string();
+        pipe(&driver, &[(&key, ts)]).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut expected = Out::new();
+        for (k, v, t) in read(&driver, "all") {
+            let id = (k.window.end.as_millis(), k.key.clone(), k.window.start.as_millis());
+            prop_assert!(!emitted.contains(&id), "{:?} updated after its final result", k);
+            st = st.max(t);
+            latest.insert(id, v.map(|v| (v, t)));
+            let due: Vec<_> = latest
+                .iter()
+                .filter(|((end, ..), v)| {
+                    v.is_some()
+                        && match close {
+                            Close::AtMost(n) => *end <= st - n,
+                            Close::Before(n) => *end < st - n,
+                        }
+                })
+                .filter(|(id, _)| !emitted.contains(*id))
+                .map(|(id, v)| (id.clone(), v.unwrap()))
+                .collect();
+            for ((end, key, start), (value, t)) in due {
+                emitted.insert((end, key.clone(), start));
+                expected.push((w(&key, start, end), Some(value), t));
+            }
+        }
+        prop_assert_eq!(read(&driver, "final"), expected, "after {}@{}", key, ts);
+    }
+    Ok(())
+}
+
+fn records() -> impl Strategy<Value = Vec<(u8, i64)>> {
+    proptest::collection::vec((0..3u8, 0..80i64), 1..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn hopping_and_tumbling_final_results_match_the_model(
+        input in records(), size in 1..20u64, advance in 1..20u64, grace in 0..10u64,
+    ) {
+        let windows = TimeWindows::hopping(ms(size), ms(advance.min(size))).grace(ms(grace));
+        check_final_results(|g| g.windowed_by(windows).count(), Close::AtMost(grace as i64), &input)?;
+    }
+
+    #[test]
+    fn sliding_final_results_match_the_model(input in records(), d in 1..20u64, grace in 0..10u64) {
+        let windows = SlidingWindows::with_difference_and_grace(ms(d), ms(grace));
+        check_final_results(|g| g.windowed_by(windows).count(), Close::Before(grace as i64), &input)?;
+    }
+
+    #[test]
+    fn session_final_results_match_the_model(input in records(), gap in 1..15u64, grace in 0..10u64) {
+        let sessions = SessionWindows::with_inactivity_gap(ms(gap)).grace(ms(grace));
+        check_final_results(|g| g.windowed_by(sessions).count(), Close::Before((gap + grace) as i64), &input)?;
+    }
 }
