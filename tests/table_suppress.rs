@@ -1,6 +1,7 @@
 //! `Table::suppress`: `until_time_limit`, buffer limits, and misuse of `until_window_closes`.
-//! (Final results of windowed aggregations, rule 6 and D3, are tested in
-//! `streamz-core/src/dsl/suppress_tests.rs` on hand-made windowed tables.)
+//! (Final results of windowed aggregations, rule 6 and D3, are tested through real windowed
+//! aggregations in `table_suppress_windows.rs`, and on hand-made windowed tables in
+//! `streamz-core/src/dsl/suppress_tests.rs`.)
 
 use std::time::Duration;
 

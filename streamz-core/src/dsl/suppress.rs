@@ -146,6 +146,37 @@ impl<K: Data> Suppressed<Windowed<K>> {
     ///
     /// The buffer must not emit early: `BufferConfig::unbounded()` or a limited buffer with
     /// [`BufferConfig::shut_down_when_full`]; otherwise building the topology fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use streamz_core::dsl::{BufferConfig, Suppressed};
+    /// use streamz_core::prelude::*;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let windows = TimeWindows::tumbling(Duration::from_millis(10)).grace(Duration::from_millis(5));
+    /// builder
+    ///     .stream::<String, String>("clicks")
+    ///     .group_by_key()
+    ///     .windowed_by(windows)
+    ///     .count()
+    ///     .suppress(Suppressed::until_window_closes(BufferConfig::unbounded()))
+    ///     .to_stream()
+    ///     .to("final-counts");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input::<String, String>("clicks");
+    /// let out = driver.output::<Windowed<String>, Option<i64>>("final-counts");
+    /// input.pipe("alice".into(), "/home".into(), 2)?;
+    /// input.pipe("alice".into(), "/cart".into(), 7)?;
+    /// input.pipe("alice".into(), "/pay".into(), 14)?; // [0, 10) is open until 10 <= 14 - 5
+    /// assert!(out.read_with_timestamps().is_empty());
+    /// input.pipe("bob".into(), "/home".into(), 15)?; // 10 <= 15 - 5: [0, 10) closes
+    /// let alice = Windowed::new("alice".to_string(), 0, 10);
+    /// // One final count, at the aggregate's own timestamp (its newest record's).
+    /// assert_eq!(out.read_with_timestamps(), vec![(alice, Some(2), 7)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[doc(alias = "untilWindowCloses")]
     pub fn until_window_closes(buffer: BufferConfig) -> Self {
         let serde = K::default_serde();
