@@ -6,15 +6,9 @@ use crate::record::{Change, Record};
 
 /// `table` with its values doubled by a store-less node.
 fn doubled(table: &Table<String, i64>) -> Table<String, i64> {
-    table.add_fn(
-        "KTABLE-MAPVALUES",
-        |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<i64>>| {
-            let change = Change::new(r.value.new.map(|v| v * 2), r.value.old.map(|v| v * 2));
-            ctx.forward(r.with_value(change))
-        },
-        table.key_serde.clone(),
-        table.value_serde.clone(),
-    )
+    let doubled = table.map_values(|v| v * 2);
+    assert!(doubled.store.is_none(), "the mapped table must have no store of its own");
+    doubled
 }
 
 #[test]

@@ -1,6 +1,5 @@
 //! A record collector backed by a Kafka producer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +18,6 @@ use crate::{Result, StreamsError};
 #[derive(Default)]
 pub(crate) struct DeliveryTracker {
     failed: Mutex<Option<String>>,
-    delivered: AtomicU64,
 }
 
 impl ClientContext for DeliveryTracker {}
@@ -29,9 +27,7 @@ impl ProducerContext for DeliveryTracker {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
-            Ok(_) => {
-                self.delivered.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(_) => {}
             Err((err, msg)) => {
                 let mut failed = lock(&self.failed);
                 if failed.is_none() {
@@ -78,10 +74,6 @@ impl SharedProducer {
         }
     }
 
-    /// The number of records acknowledged so far.
-    pub(crate) fn delivered(&self) -> u64 {
-        self.0.context().delivered.load(Ordering::Relaxed)
-    }
 }
 
 /// Sends a task's output records with the thread's producer.

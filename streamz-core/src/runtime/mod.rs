@@ -20,5 +20,5 @@ mod state;
 mod thread;
 
 pub use app::{App, RunningApp};
-pub use config::StreamsConfig;
+pub use config::{StreamsConfig, BOOTSTRAP_ENV};
 pub use state::AppState;
