@@ -1,6 +1,6 @@
 //! Tasks: one partition of one sub-topology, with its processors, stores and input queues.
 //!
-//! The same [`Task`] runs under the test driver and under the Kafka runtime.
+//! The same tasks run under the test driver and under the Kafka runtime.
 
 mod collector;
 mod context;
