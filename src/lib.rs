@@ -72,6 +72,24 @@
 //! | `Serdes.String()`, `Serdes.Long()`    | [`serdes::StringSerde`], [`serdes::I64Serde`] (defaults of `String`, `i64`) |
 //! | `Processor<KIn, VIn, KOut, VOut>`     | [`processor::Processor`]                         |
 //! | `TopologyTestDriver`                  | [`testing::TopologyTestDriver`]                  |
+//! | `KafkaStreams`, `StreamsConfig`       | [`runtime::App`] / [`runtime::RunningApp`], [`runtime::StreamsConfig`] |
+//! | `KafkaStreams.State`, `StateListener` | [`runtime::AppState`], [`App::with_state_listener`](runtime::App::with_state_listener) |
+//!
+//! ## Running on Kafka
+//!
+//! [`App::new(topology, config)?.start()?`](runtime::App) joins the application's consumer
+//! group (the application id), creates its internal topics, and runs the topology on
+//! `num_stream_threads` threads: each thread polls its assigned partitions in batches,
+//! processes each task's records in timestamp order, punctuates, and commits every
+//! `commit_interval`. With no bootstrap servers configured (and `$STREAMZ_BOOTSTRAP` unset) it
+//! runs on an in-process [`EmbeddedCluster`](kafka::EmbeddedCluster), for demos.
+//!
+//! ## Delivery guarantees
+//!
+//! At-least-once: a commit flushes the stores, waits until every record produced so far (to
+//! output, repartition and changelog topics) is acknowledged, and only then commits the input
+//! offsets. After a crash the uncommitted input is processed again, so outputs may repeat but
+//! are never lost. Exactly-once processing (Kafka transactions) is planned.
 //!
 //! ## Semantics
 //!
