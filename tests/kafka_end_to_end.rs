@@ -59,6 +59,24 @@ fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
 }
 
 #[test]
+fn two_stream_threads_share_the_tasks() -> anyhow::Result<()> {
+    let (input, output) = (unique("lines2"), unique("counts2"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    client.create_topic(&input, 4)?;
+    client.create_topic(&output, 4)?;
+    let now = Timestamp::now().0;
+    client.produce(&input, lines().into_iter().enumerate().map(|(i, l)| ((), l, Timestamp(now + i as i64))))?;
+    let running = App::new(word_count(&input, &output)?, config(&unique("wc2")).num_stream_threads(2))?.start()?;
+    assert!(running.wait_for_state(AppState::Running, Duration::from_secs(30)), "{:?}", running.state());
+    let got = client.read::<String, Option<i64>>(&output, lines().len() * 4, Duration::from_secs(60))?;
+    running.close()?;
+    let totals = common::last_per_key(&got);
+    assert_eq!(totals.get("common"), Some(&Some(lines().len() as i64)));
+    assert_eq!(got.len(), lines().len() * 4);
+    Ok(())
+}
+
+#[test]
 fn an_unreachable_cluster_fails_start_with_a_clear_error() -> anyhow::Result<()> {
     let config = StreamsConfig::new(unique("unreachable"))
         .bootstrap_servers("127.0.0.1:1")

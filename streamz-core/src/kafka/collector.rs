@@ -73,7 +73,6 @@ impl SharedProducer {
             None => Ok(()),
         }
     }
-
 }
 
 /// Sends a task's output records with the thread's producer.
