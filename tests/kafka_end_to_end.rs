@@ -44,6 +44,7 @@ fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
     let running = App::new(word_count(&input, &output)?, config(&unique("wc")))?.start()?;
     let expected_records = lines().len() * 4;
     let got = client.read::<String, Option<i64>>(&output, expected_records, Duration::from_secs(60))?;
+    let status = format!("{:?} {:?} {:?}", running.state(), running.metrics(), running.errors());
     running.close()?;
 
     let driver =
@@ -53,7 +54,7 @@ fn word_count_matches_the_test_driver() -> anyhow::Result<()> {
         pipe.pipe((), line, now + i as i64)?;
     }
     let want = driver.output::<String, Option<i64>>(&output).read_records();
-    assert_eq!(got.len(), want.len());
+    assert_eq!(got.len(), want.len(), "{status}");
     assert_eq!(per_key(&got), per_key(&want));
     Ok(())
 }
@@ -73,6 +74,38 @@ fn two_stream_threads_share_the_tasks() -> anyhow::Result<()> {
     let totals = common::last_per_key(&got);
     assert_eq!(totals.get("common"), Some(&Some(lines().len() as i64)));
     assert_eq!(got.len(), lines().len() * 4);
+    Ok(())
+}
+
+#[test]
+fn consumed_repartition_records_are_purged() -> anyhow::Result<()> {
+    let (input, output, app) = (unique("purge-in"), unique("purge-out"), unique("purge"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    client.create_topic(&input, 2)?;
+    client.create_topic(&output, 2)?;
+    let now = Timestamp::now().0;
+    client.produce(&input, lines().into_iter().enumerate().map(|(i, l)| ((), l, Timestamp(now + i as i64))))?;
+    let config = config(&app).repartition_purge_interval(Duration::ZERO);
+    let running = App::new(word_count(&input, &output)?, config)?.start()?;
+    client.read::<String, Option<i64>>(&output, lines().len() * 4, Duration::from_secs(60))?;
+    let repartition = format!("{app}-counts-repartition");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = |running: &streamz::runtime::RunningApp| {
+        format!("{:?} {:?} {:?}", running.state(), running.metrics(), running.errors())
+    };
+    let purged = loop {
+        let marks = client.watermarks(&repartition)?;
+        let low: i64 = marks.iter().map(|(_, low, _)| low).sum();
+        let high: i64 = marks.iter().map(|(_, _, high)| high).sum();
+        if (low > 0 && low == high) || std::time::Instant::now() > deadline {
+            break (low, high);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let status = status(&running);
+    running.close()?;
+    assert_eq!(purged.1, (lines().len() * 4) as i64, "every word went through the repartition topic: {status}");
+    assert_eq!(purged.0, purged.1, "the consumed records of the repartition topic were deleted: {status}");
     Ok(())
 }
 
@@ -123,7 +156,12 @@ fn the_app_reports_its_states() -> anyhow::Result<()> {
     let app = App::new(word_count(&input, &output)?, config(&unique("states")))?
         .with_state_listener(move |_, new| log.lock().unwrap().push(new));
     let running = app.start()?;
-    assert!(running.wait_for_state(AppState::Running, Duration::from_secs(30)), "state {:?}", running.state());
+    assert!(
+        running.wait_for_state(AppState::Running, Duration::from_secs(30)),
+        "state {:?}: {:?}",
+        running.state(),
+        running.errors()
+    );
     running.close()?;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.first(), Some(&AppState::Rebalancing));

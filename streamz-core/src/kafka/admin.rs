@@ -133,6 +133,32 @@ impl KafkaAdmin {
     }
 }
 
+impl KafkaAdmin {
+    /// Deletes the records before `offsets` (topic, partition, first offset to keep): the
+    /// consumed part of repartition topics, which the application no longer needs.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the request fails.
+    pub(crate) fn delete_records_before(&self, offsets: &[(std::sync::Arc<str>, i32, i64)]) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut list = rdkafka::TopicPartitionList::with_capacity(offsets.len());
+        for (topic, partition, offset) in offsets {
+            list.add_partition_offset(topic, *partition, rdkafka::Offset::Offset(*offset))
+                .map_err(|e| kafka_error("cannot list offsets", e))?;
+        }
+        let options = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let result = block_on(self.admin.delete_records(&list, &options))
+            .map_err(|e| kafka_error("cannot delete records", e))?;
+        match result.elements().iter().find_map(|e| e.error().err().map(|err| (e.topic().to_string(), err))) {
+            Some((topic, err)) => Err(kafka_error(&format!("cannot delete consumed records of `{topic}`"), err)),
+            None => Ok(()),
+        }
+    }
+}
+
 fn topic_configs(kind: InternalTopicKind) -> Vec<(&'static str, String)> {
     match kind {
         InternalTopicKind::Repartition => {

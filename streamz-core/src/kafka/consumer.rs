@@ -101,7 +101,14 @@ impl StreamConsumer {
             }
             let Some(message) = polled else { break };
             wait = Duration::ZERO;
-            let message = message.map_err(|e| kafka_error("cannot consume", e))?;
+            let message = match message {
+                Ok(m) => m,
+                Err(e) if super::is_transient(&e) => {
+                    tracing::warn!(error = %e, "consumer error, retrying");
+                    break;
+                }
+                Err(e) => return Err(kafka_error("cannot consume", e)),
+            };
             out.push(to_raw(&message, &mut self.topics));
         }
         Ok(out)

@@ -6,7 +6,14 @@ use crate::StreamsError;
 
 /// A [`StreamsError::Kafka`] for `err`, saying what was being done.
 pub(crate) fn kafka_error(doing: &str, err: KafkaError) -> StreamsError {
-    let retriable = match err.rdkafka_error_code() {
+    let retriable = is_transient(&err);
+    StreamsError::Kafka { message: format!("{doing}: {err}"), retriable }
+}
+
+/// Whether `err` may go away by itself (a broker restarting, a new topic's metadata not yet
+/// everywhere, a rebalance under way): the client retries, the application carries on.
+pub(crate) fn is_transient(err: &KafkaError) -> bool {
+    match err.rdkafka_error_code() {
         Some(code) => matches!(
             code,
             RDKafkaErrorCode::OperationTimedOut
@@ -18,8 +25,12 @@ pub(crate) fn kafka_error(doing: &str, err: KafkaError) -> StreamsError {
                 | RDKafkaErrorCode::LeaderNotAvailable
                 | RDKafkaErrorCode::NetworkException
                 | RDKafkaErrorCode::RebalanceInProgress
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::UnknownPartition
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
         ),
         None => false,
-    };
-    StreamsError::Kafka { message: format!("{doing}: {err}"), retriable }
+    }
 }

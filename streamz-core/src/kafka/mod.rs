@@ -17,5 +17,5 @@ pub(crate) use collector::{KafkaCollector, SharedProducer};
 pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
 pub use embedded::EmbeddedCluster;
 pub(crate) use embedded::EmbeddedHandle;
-pub(crate) use errors::kafka_error;
+pub(crate) use errors::{is_transient, kafka_error};
 pub use tools::KafkaClient;

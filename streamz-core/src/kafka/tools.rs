@@ -96,6 +96,33 @@ impl KafkaClient {
         self.admin.partition_counts()
     }
 
+    /// The low and high watermark of each partition of `topic`, by partition.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the cluster does not answer.
+    pub fn watermarks(&self, topic: &str) -> Result<Vec<(i32, i64, i64)>> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("log_level", "3")
+            .create()
+            .map_err(|e| kafka_error("cannot create the consumer", e))?;
+        let timeout = Duration::from_secs(10);
+        let metadata =
+            consumer.fetch_metadata(Some(topic), timeout).map_err(|e| kafka_error("cannot read metadata", e))?;
+        let mut out = Vec::new();
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                let (low, high) = consumer
+                    .fetch_watermarks(topic, p.id(), timeout)
+                    .map_err(|e| kafka_error("cannot read watermarks", e))?;
+                out.push((p.id(), low, high));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Produces `records` (key, value, timestamp) with the default serdes of `K` and `V`,
     /// partitioned as the Java client does, and waits until all are acknowledged.
     ///

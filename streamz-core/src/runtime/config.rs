@@ -36,6 +36,7 @@ pub struct StreamsConfig {
     pub(crate) poll_timeout: Duration,
     pub(crate) max_poll_records: usize,
     pub(crate) startup_timeout: Duration,
+    pub(crate) repartition_purge_interval: Duration,
     pub(crate) consumer_overrides: BTreeMap<String, String>,
     pub(crate) producer_overrides: BTreeMap<String, String>,
     pub(crate) embedded: Option<crate::kafka::EmbeddedHandle>,
@@ -57,6 +58,7 @@ impl StreamsConfig {
             poll_timeout: Duration::from_millis(100),
             max_poll_records: 2_000,
             startup_timeout: Duration::from_secs(10),
+            repartition_purge_interval: Duration::from_secs(30),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
             embedded: None,
@@ -123,6 +125,15 @@ impl StreamsConfig {
     /// Waits at most this long for the cluster at start (10 s by default).
     pub fn startup_timeout(mut self, timeout: Duration) -> Self {
         self.startup_timeout = timeout;
+        self
+    }
+
+    /// Deletes the consumed records of repartition topics this often, after a commit (30 s by
+    /// default, as Kafka Streams' `repartition.purge.interval.ms`). Repartition topics keep
+    /// records forever otherwise (their retention is unlimited, so that old timestamps are
+    /// never deleted before they are read).
+    pub fn repartition_purge_interval(mut self, interval: Duration) -> Self {
+        self.repartition_purge_interval = interval;
         self
     }
 

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use super::app::AppShared;
 use super::StreamsConfig;
-use crate::kafka::{consumer_config, producer_config, KafkaCollector, PartitionEvents, SharedProducer, StreamConsumer};
+use crate::kafka::{
+    consumer_config, producer_config, KafkaAdmin, KafkaCollector, PartitionEvents, SharedProducer, StreamConsumer,
+};
 use crate::record::RawRecord;
 use crate::task::{lock, StoreEntry, Task, TaskId};
 use crate::time::Timestamp;
@@ -37,6 +39,8 @@ struct ThreadCore {
     offsets: BTreeMap<(Arc<str>, i32), i64>,
     /// An error raised inside a rebalance callback, reported by the thread's loop.
     error: Option<StreamsError>,
+    /// Deletes consumed records of repartition topics; the topics and when it last ran.
+    purge: Option<(KafkaAdmin, Vec<String>, Instant)>,
 }
 
 impl ThreadCore {
@@ -82,7 +86,25 @@ impl ThreadCore {
         let offsets: Vec<(Arc<str>, i32, i64)> = self.offsets.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect();
         commit(&offsets)?;
         self.env.shared.metrics.add("commits", 1);
+        self.purge_repartition_topics(&offsets);
         Ok(())
+    }
+
+    /// After a commit, deletes what was consumed of repartition topics (at most every
+    /// `repartition_purge_interval`). A failure is logged, not fatal: it only delays cleanup.
+    fn purge_repartition_topics(&mut self, committed: &[(Arc<str>, i32, i64)]) {
+        let interval = self.env.config.repartition_purge_interval;
+        let Some((admin, topics, last)) = &mut self.purge else { return };
+        if last.elapsed() < interval {
+            return;
+        }
+        *last = Instant::now();
+        let consumed: Vec<(Arc<str>, i32, i64)> =
+            committed.iter().filter(|(t, _, _)| topics.iter().any(|r| **r == **t)).cloned().collect();
+        match admin.delete_records_before(&consumed) {
+            Ok(()) => self.env.shared.metrics.add("repartition-purges", 1),
+            Err(e) => tracing::warn!(thread = self.index, error = %e, "cannot purge repartition topics"),
+        }
     }
 
     fn create_task(&mut self, id: TaskId) -> Result<()> {
@@ -169,6 +191,18 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     topics.sort();
     let shared = env.shared.clone();
     let config = env.config.clone();
+    let repartitions: Vec<String> = env
+        .plan
+        .internal_topics
+        .iter()
+        .filter(|t| t.kind == crate::topology::InternalTopicKind::Repartition)
+        .map(|t| t.name.clone())
+        .collect();
+    let embedded = config.embedded.is_some() || config.bootstrap_servers.is_none();
+    let purge = match repartitions.is_empty() || embedded {
+        true => None,
+        false => Some((KafkaAdmin::new(&env.bootstrap, config.startup_timeout)?, repartitions, Instant::now())),
+    };
     let core = Arc::new(Mutex::new(ThreadCore {
         env,
         index,
@@ -177,6 +211,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         readers,
         offsets: BTreeMap::new(),
         error: None,
+        purge,
     }));
     let events = Arc::new(Events { core: core.clone(), generation: AtomicU64::new(0) });
     let mut consumer = StreamConsumer::new(
@@ -205,7 +240,13 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
             producer.poll();
             core.punctuate(Timestamp::now())?;
             if last_commit.elapsed() >= config.commit_interval {
-                core.commit(&|offsets| consumer.commit(offsets))?;
+                match core.commit(&|offsets| consumer.commit(offsets)) {
+                    Ok(()) => {}
+                    // E.g. a rebalance under way: the offsets are committed at the next
+                    // commit, or when the partitions are revoked.
+                    Err(e) if e.is_retriable() => tracing::warn!(thread = index, error = %e, "commit failed, retrying"),
+                    Err(e) => return Err(e),
+                }
                 last_commit = Instant::now();
             }
         }
