@@ -17,10 +17,7 @@ fn add_fn<K: Data, V: Data, K2: Data, V2: Data, F>(
     value_serde: SerdeRef<V2>,
 ) -> Table<K2, V2>
 where
-    F: Fn(Record<K, Change<V>>, &mut ProcessorContext<'_, K2, Change<V2>>) -> crate::Result<()>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(Record<K, Change<V>>, &mut ProcessorContext<'_, K2, Change<V2>>) -> crate::Result<()> + Send + Sync + 'static,
 {
     let f = Arc::new(f);
     let factory = ProcFactory::<_, K, Change<V>, K2, Change<V2>, _>::new(move |_, _| Ok(FnProcessor::new(f.clone())));

@@ -60,12 +60,12 @@ impl<K: Send + 'static, V: Send + 'static> StateStore for LoggedWindowStore<K, V
 
 impl<K: Send + 'static, V: Send + 'static> WindowStore<K, V> for LoggedWindowStore<K, V> {
     fn put(&mut self, key: &K, start: Timestamp, value: V) {
-        let seq = self.duplicates.then(|| self.next_seq());
+        // The sequence number is taken only when logging (not while restoring).
         self.logger.log(|k, v| {
             self.key_serde.serialize(key, k).map_err(|e| (RecordPart::Key, e))?;
             k.extend_from_slice(&start.as_millis().to_be_bytes());
-            if let Some(seq) = seq {
-                k.extend_from_slice(&seq.to_be_bytes());
+            if self.duplicates {
+                k.extend_from_slice(&self.next_seq().to_be_bytes());
             }
             self.value_serde.serialize(&value, v).map_err(|e| (RecordPart::Value, e))
         });

@@ -36,6 +36,9 @@ use crate::time::{Timestamp, Window};
 
 mod backend;
 mod changelog;
+#[cfg(test)]
+#[path = "changelog_tests.rs"]
+mod changelog_tests;
 mod key_buf;
 mod logged_kv;
 mod logged_session;
