@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Headers as _, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
@@ -101,7 +102,16 @@ impl StreamConsumer {
             }
             let Some(message) = polled else { break };
             wait = Duration::ZERO;
-            let message = message.map_err(|e| kafka_error("cannot consume", e))?;
+            let message = match message {
+                Ok(message) => message,
+                // A topic created moments ago (an internal topic) may not be in every
+                // broker's metadata yet: the consumer retries it.
+                Err(KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                    tracing::debug!("a subscribed topic is not known to the broker yet");
+                    break;
+                }
+                Err(e) => return Err(kafka_error("cannot consume", e)),
+            };
             out.push(to_raw(&message, &mut self.topics));
         }
         Ok(out)

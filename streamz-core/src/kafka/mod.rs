@@ -9,6 +9,7 @@ mod collector;
 mod consumer;
 mod embedded;
 mod errors;
+mod restore;
 mod tools;
 
 pub(crate) use admin::KafkaAdmin;
@@ -17,4 +18,5 @@ pub(crate) use collector::{KafkaCollector, SharedProducer};
 pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
 pub use embedded::EmbeddedCluster;
 pub(crate) use errors::kafka_error;
+pub(crate) use restore::{restore_consumer_config, RestoreConsumer};
 pub use tools::KafkaClient;
