@@ -3,8 +3,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::serdes::SerdeRef;
-use crate::state::{key_value_store, session_store, window_store, StoreBackend};
+use crate::serdes::{Data, SerdeRef};
+use crate::state::{
+    key_value_store, logged_key_value_store, logged_session_store, logged_window_store, session_store, window_store,
+    ChangeLogger, StoreBackend,
+};
 use crate::task::StoreEntry;
 use crate::time::millis;
 use crate::topology::{StoreDef, StoreFactory, StoreKind};
@@ -16,15 +19,19 @@ struct KvFactory<K, V> {
     _value: std::marker::PhantomData<fn() -> V>,
 }
 
-impl<K: Clone + Send + 'static, V: Clone + Send + 'static> StoreFactory for KvFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32) -> Result<StoreEntry> {
+impl<K: Data, V: Data> StoreFactory for KvFactory<K, V> {
+    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
         let store = key_value_store::<K, V>(name, self.key_serde.clone(), self.backend);
-        Ok(StoreEntry::new(Arc::new(Mutex::new(store))))
+        Ok(match logger {
+            Some(logger) => logged_key_value_store(store, logger, self.key_serde.clone(), V::default_serde()),
+            None => StoreEntry::new(Arc::new(Mutex::new(store))),
+        })
     }
 }
 
-/// A key-value store `name` of `K` → `V`.
-pub(crate) fn kv_store<K: Clone + Send + 'static, V: Clone + Send + 'static>(
+/// A key-value store `name` of `K` → `V`; a `logged` one writes its changes to its changelog
+/// (values with `V`'s default serde).
+pub(crate) fn kv_store<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
     backend: StoreBackend,
@@ -50,8 +57,8 @@ struct WindowFactory<K, V> {
     _value: std::marker::PhantomData<fn() -> V>,
 }
 
-impl<K: Clone + Send + 'static, V: Clone + Send + 'static> StoreFactory for WindowFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32) -> Result<StoreEntry> {
+impl<K: Data, V: Data> StoreFactory for WindowFactory<K, V> {
+    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
         let store = window_store::<K, V>(
             name,
             self.key_serde.clone(),
@@ -60,12 +67,18 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> StoreFactory for Wind
             self.duplicates,
             self.backend,
         );
-        Ok(StoreEntry::new(Arc::new(Mutex::new(store))))
+        Ok(match logger {
+            Some(logger) => {
+                logged_window_store(store, logger, self.key_serde.clone(), V::default_serde(), self.duplicates)
+            }
+            None => StoreEntry::new(Arc::new(Mutex::new(store))),
+        })
     }
 }
 
-/// A window store `name` of `K` → `V` retaining windows for `retention`.
-pub(crate) fn window_store_def<K: Clone + Send + 'static, V: Clone + Send + 'static>(
+/// A window store `name` of `K` → `V` retaining windows for `retention`; a `logged` one writes
+/// its changes to its changelog.
+pub(crate) fn window_store_def<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
     backend: StoreBackend,
@@ -98,15 +111,19 @@ struct SessionFactory<K, V> {
     _value: std::marker::PhantomData<fn() -> V>,
 }
 
-impl<K: Clone + Send + 'static, V: Clone + Send + 'static> StoreFactory for SessionFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32) -> Result<StoreEntry> {
+impl<K: Data, V: Data> StoreFactory for SessionFactory<K, V> {
+    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
         let store = session_store::<K, V>(name, self.key_serde.clone(), self.retention, self.backend);
-        Ok(StoreEntry::new(Arc::new(Mutex::new(store))))
+        Ok(match logger {
+            Some(logger) => logged_session_store(store, logger, self.key_serde.clone(), V::default_serde()),
+            None => StoreEntry::new(Arc::new(Mutex::new(store))),
+        })
     }
 }
 
-/// A session store `name` of `K` → `V` retaining sessions for `retention`.
-pub(crate) fn session_store_def<K: Clone + Send + 'static, V: Clone + Send + 'static>(
+/// A session store `name` of `K` → `V` retaining sessions for `retention`; a `logged` one
+/// writes its changes to its changelog.
+pub(crate) fn session_store_def<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
     backend: StoreBackend,

@@ -45,32 +45,6 @@ impl<K, V> std::fmt::Debug for Table<K, V> {
 }
 
 impl<K: Data, V: Data> Table<K, V> {
-    /// Adds a node running `f` on each change, below this table (for tests of operators that
-    /// need a table with no store of its own).
-    #[cfg(test)]
-    pub(crate) fn add_fn<K2: Data, V2: Data, F>(
-        &self,
-        prefix: &str,
-        f: F,
-        key_serde: SerdeRef<K2>,
-        value_serde: SerdeRef<V2>,
-    ) -> Table<K2, V2>
-    where
-        F: Fn(Record<K, Change<V>>, &mut ProcessorContext<'_, K2, Change<V2>>) -> crate::Result<()>
-            + Send
-            + Sync
-            + 'static,
-    {
-        let f = Arc::new(f);
-        let factory =
-            ProcFactory::<_, K, Change<V>, K2, Change<V2>, _>::new(move |_, _| Ok(FnProcessor::new(f.clone())));
-        let mut graph = self.builder.graph();
-        let name = graph.name(None, prefix);
-        let node = graph.add_processor(name, &[self.node], factory);
-        drop(graph);
-        Table { builder: self.builder.clone(), node, key_serde, value_serde, store: None, window: None }
-    }
-
     /// The stream of the table's updates: the new value of each update, `None` for a delete.
     ///
     /// # Examples

@@ -1,8 +1,32 @@
 //! Joins with tables that have no store of their own.
 
+use std::sync::Arc;
+
 use crate::prelude::*;
+use crate::processor::ops::FnProcessor;
 use crate::processor::ProcessorContext;
 use crate::record::{Change, Record};
+use crate::serdes::SerdeRef;
+use crate::topology::ProcFactory;
+
+/// A store-less node running `f` on each change of `table`.
+fn add_fn<K: Data, V: Data, K2: Data, V2: Data, F>(
+    table: &Table<K, V>,
+    f: F,
+    key_serde: SerdeRef<K2>,
+    value_serde: SerdeRef<V2>,
+) -> Table<K2, V2>
+where
+    F: Fn(Record<K, Change<V>>, &mut ProcessorContext<'_, K2, Change<V2>>) -> crate::Result<()> + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    let factory = ProcFactory::<_, K, Change<V>, K2, Change<V2>, _>::new(move |_, _| Ok(FnProcessor::new(f.clone())));
+    let mut graph = table.builder.graph();
+    let name = graph.name(None, "KTABLE-FN");
+    let node = graph.add_processor(name, &[table.node], factory);
+    drop(graph);
+    Table { builder: table.builder.clone(), node, key_serde, value_serde, store: None, window: None }
+}
 
 /// `table` with its values doubled by a store-less node.
 fn doubled(table: &Table<String, i64>) -> Table<String, i64> {
@@ -48,8 +72,8 @@ fn join_updates_carry_the_old_joined_value() -> anyhow::Result<()> {
     let b = StreamsBuilder::new();
     let (l, r) = (b.table::<String, i64>("l"), b.table::<String, i64>("r"));
     let joined = l.left_join(&r, |a, b| a * b.copied().unwrap_or(1));
-    let changes = joined.add_fn(
-        "KTABLE-CHANGES",
+    let changes = add_fn(
+        &joined,
         |r: Record<String, Change<i64>>, ctx: &mut ProcessorContext<'_, String, Change<NewOld>>| {
             let value = Change::new(Some((r.value.new, r.value.old)), None);
             ctx.forward(r.with_value(value))

@@ -104,7 +104,23 @@ impl KafkaAdmin {
                 }
             }
         }
-        Ok(())
+        // A consumer subscribing to a topic its broker does not list yet leaves it out of the
+        // assignment until its next metadata refresh: wait until the new topics are listed.
+        let deadline = std::time::Instant::now() + self.timeout;
+        loop {
+            let listed = self.partition_counts()?;
+            if missing.iter().all(|t| listed.get(&t.name) == Some(&t.partitions)) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                let names: Vec<&str> = missing.iter().map(|t| t.name.as_str()).collect();
+                return Err(StreamsError::Kafka {
+                    message: format!("internal topics {names:?} were created but are not listed by the cluster"),
+                    retriable: true,
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     /// Creates `topic` with `partitions` partitions if it does not exist (for tests, tools and

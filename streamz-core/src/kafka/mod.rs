@@ -9,6 +9,7 @@ mod collector;
 mod consumer;
 mod embedded;
 mod errors;
+mod restore;
 mod tools;
 
 pub(crate) use admin::KafkaAdmin;
@@ -18,4 +19,5 @@ pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
 pub use embedded::EmbeddedCluster;
 pub(crate) use embedded::EmbeddedHandle;
 pub(crate) use errors::{is_transient, kafka_error};
+pub(crate) use restore::{restore_consumer_config, RestoreConsumer};
 pub use tools::KafkaClient;

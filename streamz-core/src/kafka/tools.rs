@@ -75,16 +75,22 @@ impl KafkaClient {
         Ok(client)
     }
 
-    /// Creates `topic` with `partitions` partitions, if it does not exist.
+    /// Creates `topic` with `partitions` partitions, if it does not exist, and waits (up to
+    /// 10 s) until the cluster lists it, so an application started next finds it.
     ///
     /// # Errors
     ///
     /// [`StreamsError::Kafka`] when the cluster refuses.
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<()> {
-        match &self.embedded {
-            Some(cluster) => cluster.create_topic(topic, partitions),
-            None => self.admin.create_topic(topic, partitions, &[]),
+        if let Some(cluster) = &self.embedded {
+            return cluster.create_topic(topic, partitions);
         }
+        self.admin.create_topic(topic, partitions, &[])?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.admin.partition_counts()?.contains_key(topic) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
     }
 
     /// The partition count of every topic of the cluster.

@@ -8,7 +8,8 @@ use std::time::Instant;
 use super::app::AppShared;
 use super::StreamsConfig;
 use crate::kafka::{
-    consumer_config, producer_config, KafkaAdmin, KafkaCollector, PartitionEvents, SharedProducer, StreamConsumer,
+    consumer_config, producer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, PartitionEvents,
+    RestoreConsumer, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
 use crate::task::{lock, StoreEntry, Task, TaskId};
@@ -32,6 +33,8 @@ struct ThreadCore {
     env: ThreadEnv,
     index: usize,
     producer: SharedProducer,
+    /// Reads changelogs to restore the stores of new tasks.
+    restore: RestoreConsumer,
     tasks: BTreeMap<TaskId, Task>,
     /// Resolved topic → the sub-topologies reading it.
     readers: HashMap<String, Vec<u32>>,
@@ -120,7 +123,31 @@ impl ThreadCore {
         };
         let task = self.env.topology.create_task(&self.env.plan, id, false, env)?;
         tracing::debug!(thread = self.index, task = %id, "created task");
+        self.restore_stores(id, &task)?;
         self.tasks.insert(id, task);
+        Ok(())
+    }
+
+    /// Restores every logged store of `task` from its changelog partition, from the beginning
+    /// to the end offset at this moment, before the task processes anything.
+    fn restore_stores(&self, id: TaskId, task: &Task) -> Result<()> {
+        let mut stores: Vec<(&String, &StoreEntry)> = task.ctx.stores.iter().collect();
+        stores.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, entry) in stores {
+            let Some(topic) = entry.changelog_topic() else { continue };
+            let started = Instant::now();
+            let restored = self.restore.restore(topic, id.partition, &mut |key, value| entry.restore(key, value))?;
+            self.env.shared.metrics.add("restored-records", restored);
+            tracing::info!(
+                thread = self.index,
+                task = %id,
+                store = %name,
+                partition = id.partition,
+                records = restored,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "restored store from its changelog"
+            );
+        }
         Ok(())
     }
 
@@ -203,10 +230,16 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         true => None,
         false => Some((KafkaAdmin::new(&env.bootstrap, config.startup_timeout)?, repartitions, Instant::now())),
     };
+    let restore_timeout = env.config.startup_timeout.max(std::time::Duration::from_secs(30));
+    let restore = RestoreConsumer::new(
+        &restore_consumer_config(&env.config, &env.bootstrap, &format!("{client_id}-restore-consumer")),
+        restore_timeout,
+    )?;
     let core = Arc::new(Mutex::new(ThreadCore {
         env,
         index,
         producer: producer.clone(),
+        restore,
         tasks: BTreeMap::new(),
         readers,
         offsets: BTreeMap::new(),

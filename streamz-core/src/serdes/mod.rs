@@ -17,10 +17,12 @@
 //! | `Option<T>` | [`OptionSerde`] (`None` is null) | a nullable Java type |
 //! | `(A, B)` .. `(A, B, C, D)` | [`Tuple2Serde`] .. [`Tuple4Serde`] (length-prefixed) | — |
 //! | [`Windowed<K>`] | [`WindowedSerde`] (key, start, end) | `WindowedSerdes` (layout differs) |
+//! | [`Timestamped<V>`] | [`TimestampedSerde`] (8-byte timestamp, value) | `ValueAndTimestampSerde` |
 //! | [`Json<T>`], `#[derive(Data)]` | [`JsonSerde`] | a JSON serde |
 //! | [`Bincode<T>`], `#[derive(Data)]` + `#[streamz(codec = "bincode")]` | [`BincodeSerde`] | — |
 //!
 //! [`Windowed<K>`]: crate::time::Windowed
+//! [`Timestamped<V>`]: crate::record::Timestamped
 
 use std::fmt;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ mod option;
 mod scalar;
 mod string;
 mod timestamp;
+mod timestamped;
 mod tuple;
 mod windowed;
 
@@ -51,6 +54,7 @@ pub use self::number::{
 pub use self::option::OptionSerde;
 pub use self::scalar::{BoolSerde, UnitSerde};
 pub use self::string::StringSerde;
+pub use self::timestamped::TimestampedSerde;
 pub use self::tuple::{Tuple2Serde, Tuple3Serde, Tuple4Serde};
 pub use self::windowed::WindowedSerde;
 

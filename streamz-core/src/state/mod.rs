@@ -2,6 +2,32 @@
 //!
 //! Stores are typed and ordered by the bytes of their serialized keys (as Kafka Streams'
 //! stores are), so every backend iterates in the same order.
+//!
+//! # Changelogs
+//!
+//! A logged store (the default; `Materialized::without_logging` turns it off) writes
+//! every change to its changelog topic `<application id>-<store>-changelog`, to the partition
+//! of its task, so that a task moved to another instance finds its state again: before the
+//! task processes anything, the new owner reads the partition from the beginning and applies
+//! each record to a fresh store (see the [runtime](crate::runtime) docs). Reads are not
+//! logged; global stores are not logged (their source topic is their log).
+//!
+//! The store's serdes encode keys and values (for the DSL's stores the values are
+//! [`Timestamped`](crate::record::Timestamped): an 8-byte big-endian timestamp, then the
+//! value bytes, Kafka Streams' `ValueAndTimestamp` layout). Integers below are big-endian.
+//!
+//! | Store | Changelog key | Changelog value |
+//! |---|---|---|
+//! | key-value | key bytes | value bytes; a tombstone for `delete` |
+//! | window | key bytes ‖ window start (8) | value bytes; a tombstone for `remove` |
+//! | window retaining duplicates | key bytes ‖ window start (8) ‖ sequence number (4) | value bytes; `remove` writes a tombstone with sequence number 0, meaning every entry of the key at that start |
+//! | session | key bytes ‖ session end (8) ‖ session start (8) | value bytes; a tombstone for `remove` |
+//!
+//! The key layouts of key-value, window (`WindowKeySchema`) and session (`SessionKeySchema`)
+//! stores are Kafka Streams' own. Changes are buffered per task and sent after each record
+//! and each punctuation, with the record's timestamp (the stream time for punctuations), by
+//! the same producer as the task's output, so the producer flush before each offset commit
+//! covers them (at-least-once).
 
 use std::any::Any;
 use std::fmt;
@@ -9,7 +35,14 @@ use std::fmt;
 use crate::time::{Timestamp, Window};
 
 mod backend;
+mod changelog;
+#[cfg(test)]
+#[path = "changelog_tests.rs"]
+mod changelog_tests;
 mod key_buf;
+mod logged_kv;
+mod logged_session;
+mod logged_window;
 mod memory_kv;
 mod memory_session;
 mod memory_window;
@@ -18,6 +51,10 @@ mod segments;
 mod test_serdes;
 
 pub use backend::{key_value_store, session_store, window_store, StoreBackend};
+pub(crate) use changelog::{ChangeLogger, SharedChangelog};
+pub(crate) use logged_kv::logged_key_value_store;
+pub(crate) use logged_session::logged_session_store;
+pub(crate) use logged_window::logged_window_store;
 pub use memory_kv::InMemoryKeyValueStore;
 pub use memory_session::InMemorySessionStore;
 pub use memory_window::InMemoryWindowStore;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Metrics, RecordCollector};
 use crate::error::{RecordPosition, StreamsError};
+use crate::state::SharedChangelog;
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -42,11 +43,16 @@ pub enum TimestampPolicy {
     UsePartitionTime,
 }
 
-/// A store as a task holds it: the typed handle (a [`StoreRef`]) and how to flush it.
+/// Applies one changelog record (key bytes, value bytes or a tombstone) to a store.
+pub(crate) type RestoreFn = Arc<dyn Fn(&[u8], Option<&[u8]>) -> Result<()> + Send + Sync>;
+
+/// A store as a task holds it: the typed handle (a [`StoreRef`]), how to flush it, and for a
+/// logged store its changelog topic and how to apply the topic's records.
 #[derive(Clone)]
 pub(crate) struct StoreEntry {
     pub(crate) typed: Arc<dyn Any + Send + Sync>,
     pub(crate) flush: Arc<dyn Fn() -> Result<()> + Send + Sync>,
+    pub(crate) changelog: Option<(Arc<str>, RestoreFn)>,
 }
 
 impl StoreEntry {
@@ -56,7 +62,32 @@ impl StoreEntry {
         S: ?Sized + crate::state::StateStore,
     {
         let flushed = store.clone();
-        StoreEntry { typed: Arc::new(store), flush: Arc::new(move || super::lock(&flushed).flush()) }
+        StoreEntry { typed: Arc::new(store), flush: Arc::new(move || super::lock(&flushed).flush()), changelog: None }
+    }
+
+    /// The entry of `store`, logged to changelog `topic`; `restore` applies a record of it.
+    pub(crate) fn logged<S>(store: StoreRef<S>, topic: Arc<str>, restore: RestoreFn) -> Self
+    where
+        S: ?Sized + crate::state::StateStore,
+    {
+        StoreEntry { changelog: Some((topic, restore)), ..StoreEntry::new(store) }
+    }
+
+    /// The changelog topic of a logged store.
+    pub(crate) fn changelog_topic(&self) -> Option<&Arc<str>> {
+        self.changelog.as_ref().map(|(topic, _)| topic)
+    }
+
+    /// Applies a record of the store's changelog to the store, without logging it again.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::State`] when the record does not decode or the store is not logged.
+    pub(crate) fn restore(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        match &self.changelog {
+            Some((_, restore)) => restore(key, value),
+            None => Err(StreamsError::Bug("restoring a store that has no changelog".into())),
+        }
     }
 }
 
@@ -69,6 +100,8 @@ pub struct TaskContext {
     pub(crate) position: RecordPosition,
     pub(crate) collector: Box<dyn RecordCollector>,
     pub(crate) stores: HashMap<String, StoreEntry>,
+    /// What the task's logged stores changed since the task last sent it.
+    pub(crate) changelog: SharedChangelog,
     pub(crate) metrics: Arc<Metrics>,
 }
 
@@ -98,6 +131,7 @@ impl TaskContext {
             position: RecordPosition::default(),
             collector,
             stores: HashMap::new(),
+            changelog: SharedChangelog::default(),
             metrics,
         }
     }

@@ -7,7 +7,7 @@ use super::queue::Queued;
 use super::{lock, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
-use crate::record::RawRecord;
+use crate::record::{Headers, RawRecord};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -120,9 +120,11 @@ impl Task {
             StreamsError::Bug(format!("task {} lost the source of topic `{}`", self.ctx.task_id, raw.topic))
         })?;
         source.process(raw, timestamp, &mut self.ctx)?;
+        self.send_changelog(timestamp)?;
         if !self.stream_punctuations.is_empty() {
             let now = self.ctx.stream_time;
             self.stream_punctuations.fire(now, &mut self.ctx)?;
+            self.send_changelog(now)?;
         }
         Ok(true)
     }
@@ -130,7 +132,38 @@ impl Task {
     /// Sets the wall clock to `now` and fires due wall-clock punctuations.
     pub(crate) fn punctuate_wall_clock(&mut self, now: Timestamp) -> Result<bool> {
         self.ctx.wall_clock = now;
-        self.wall_punctuations.fire(now, &mut self.ctx)
+        let fired = self.wall_punctuations.fire(now, &mut self.ctx)?;
+        if fired {
+            // Stream time, or the wall clock before the task saw its first record.
+            let time = if self.ctx.stream_time.0 >= 0 { self.ctx.stream_time } else { now };
+            self.send_changelog(time)?;
+        }
+        Ok(fired)
+    }
+
+    /// Sends what the task's logged stores changed to their changelogs, at the task's
+    /// partition, with `timestamp`.
+    fn send_changelog(&mut self, timestamp: Timestamp) -> Result<()> {
+        let mut buffer = lock(&self.ctx.changelog);
+        if let Some(e) = buffer.error.take() {
+            return Err(e);
+        }
+        if buffer.records.is_empty() {
+            return Ok(());
+        }
+        let mut records = std::mem::take(&mut buffer.records);
+        drop(buffer);
+        let partition = Some(self.ctx.task_id.partition);
+        let headers = Headers::new();
+        for r in records.drain(..) {
+            self.ctx.collector.send(&r.topic, partition, Some(&r.key), r.value.as_deref(), timestamp, &headers)?;
+        }
+        // Hand the emptied vector back, keeping its capacity for the next record.
+        let mut buffer = lock(&self.ctx.changelog);
+        if buffer.records.is_empty() {
+            buffer.records = records;
+        }
+        Ok(())
     }
 
     /// Flushes the task's stores.

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use super::Instantiator;
+use crate::state::ChangeLogger;
 use crate::task::{SourceNode, StoreEntry};
 use crate::Result;
 
@@ -51,7 +52,9 @@ pub(crate) trait SourceFactory: Send + Sync {
 
 /// Creates a store for one task.
 pub(crate) trait StoreFactory: Send + Sync {
-    fn create(&self, name: &str, partition: i32) -> Result<StoreEntry>;
+    /// The store `name` of the task of `partition`; with a `logger`, wrapped so that its
+    /// writes go to the task's changelog buffer.
+    fn create(&self, name: &str, partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry>;
 }
 
 /// What a node is.

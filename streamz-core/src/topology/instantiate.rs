@@ -9,6 +9,7 @@ use super::graph::{NodeId, NodeKind, ProcessorFactory, TopicRef};
 use super::{Plan, Topology};
 use crate::error::StreamsError;
 use crate::processor::{Downstream, NodeCore, NodeHandle, Processor, SharedDownstream};
+use crate::state::ChangeLogger;
 use crate::task::{lock, Metrics, RecordCollector, StoreEntry, StoreRef, Task, TaskContext, TaskId, TimestampPolicy};
 use crate::time::Timestamp;
 use crate::Result;
@@ -149,7 +150,9 @@ impl Topology {
         }
         for name in &sub.stores {
             let def = self.store(name)?;
-            let entry = def.factory.create(name, task_id.partition)?;
+            let logger = (def.logged && !def.global && !global)
+                .then(|| ChangeLogger::new(def.changelog().resolve(&plan.app_id), task.ctx.changelog.clone()));
+            let entry = def.factory.create(name, task_id.partition, logger)?;
             task.ctx.add_store(name, entry);
         }
         let mut inst = Instantiator { topology: self, plan, task: &mut task, shared: HashMap::new() };

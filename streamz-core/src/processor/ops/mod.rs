@@ -10,6 +10,7 @@ pub(crate) mod source;
 pub(crate) mod stream_stream_join;
 pub(crate) mod stream_table_join;
 pub(crate) mod suppress;
+mod suppress_codec;
 pub(crate) mod table_aggregate;
 pub(crate) mod table_group_map;
 pub(crate) mod table_source;
