@@ -173,8 +173,16 @@ impl PartitionEvents for Events {
         core.env.shared.thread_running(core.index, false);
         tracing::info!(thread = core.index, partitions = partitions.len(), "partitions revoked");
         let result = core.process().and_then(|_| core.commit(commit));
-        if let Err(e) = result {
-            core.error.get_or_insert(e);
+        match result {
+            Ok(()) => {}
+            // The partitions move on anyway: their new owner processes what was not committed
+            // again (at-least-once), so a failed commit here is not fatal.
+            Err(e @ StreamsError::Kafka { .. }) => {
+                tracing::warn!(thread = core.index, error = %e, "cannot commit revoked partitions")
+            }
+            Err(e) => {
+                core.error.get_or_insert(e);
+            }
         }
         core.close_all();
     }
