@@ -38,7 +38,18 @@ impl AppProcess {
         output: &str,
     ) -> anyhow::Result<AppProcess> {
         let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
-        let mut child = Command::new(exe)
+        // For profiling: `STREAMZ_BENCH_WRAP="valgrind --tool=callgrind"` runs the application
+        // under the given command (its figures then measure the wrapper too).
+        let wrap = std::env::var("STREAMZ_BENCH_WRAP").unwrap_or_default();
+        let mut command = match wrap.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .args(["app", "--workload", workload.name(), "--bootstrap", bootstrap, "--app-id", app_id])
             .args(["--input", input, "--output", output])
             .stdin(Stdio::piped())

@@ -135,7 +135,7 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
         for (w, figures) in &mut results {
             let (records_per_s, cpu_s_per_m, peak_rss_mib) = env.throughput(*w, &input, produced)?;
             let (p50_ms, p99_ms) = env.latency(*w)?;
-            let f = Figures { records_per_s, cpu_s_per_m, peak_rss_mib, p50_ms, p99_ms };
+            let f = Figures { records_per_s, cpu_s_per_m, peak_rss_mib, p50_ms, p99_ms, load: report::load_average() };
             println!("{}", report::row(*w, run, &f));
             figures.push(f);
         }

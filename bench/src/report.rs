@@ -14,6 +14,16 @@ pub(crate) struct Figures {
     /// Latency at the fixed rate, ms.
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
+    /// The machine's 1-minute load average at the end of the run.
+    pub(crate) load: f64,
+}
+
+/// The 1-minute load average.
+pub(crate) fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|l| l.parse().ok()))
+        .unwrap_or(f64::NAN)
 }
 
 /// The `q`-quantile (0..=1) of sorted `values`.
@@ -25,18 +35,20 @@ pub(crate) fn quantile(sorted: &[i64], q: f64) -> f64 {
     sorted[i] as f64
 }
 
-pub(crate) const HEADER: &str = "| workload | run | records/s | CPU-s / M records | peak RSS MiB | p50 ms | p99 ms |\n\
-                                 |---|---|---|---|---|---|---|";
+pub(crate) const HEADER: &str =
+    "| workload | run | records/s | CPU-s / M records | peak RSS MiB | p50 ms | p99 ms | load |\n\
+                                 |---|---|---|---|---|---|---|---|";
 
 pub(crate) fn row(workload: Workload, run: u64, f: &Figures) -> String {
     format!(
-        "| {} | {run} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} |",
+        "| {} | {run} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.1} |",
         workload.name(),
         f.records_per_s,
         f.cpu_s_per_m,
         f.peak_rss_mib,
         f.p50_ms,
-        f.p99_ms
+        f.p99_ms,
+        f.load
     )
 }
 
