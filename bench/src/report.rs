@@ -98,3 +98,22 @@ pub(crate) fn summary(results: &[(Workload, Vec<Figures>)]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_pick_the_rank() {
+        let sorted: Vec<i64> = (1..=100).collect();
+        assert_eq!(quantile(&sorted, 0.5), 51.0);
+        assert_eq!(quantile(&sorted, 0.99), 100.0);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn spread_shows_median_min_and_max() {
+        assert_eq!(spread(vec![3.0, 1.0, 2.0], 0), (2.0, "2 (1–3)".to_string()));
+        assert_eq!(spread(vec![1.5], 1).1, "1.5");
+    }
+}
