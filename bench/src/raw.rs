@@ -1,0 +1,132 @@
+//! The RAW baseline: consume → produce with plain rdkafka and the client settings of a streamz
+//! stream thread (10 MiB fetches, `range` assignment, murmur2 partitioner, linger 5 ms,
+//! idempotent `acks=all`, offsets committed every 30 s). No decoding, no processing: the floor
+//! of what a consume → produce application costs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, ClientContext, Message};
+
+/// Notes when partitions are assigned.
+struct Assigned(Arc<AtomicBool>);
+
+impl ClientContext for Assigned {}
+
+impl ConsumerContext for Assigned {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            self.0.store(list.count() > 0, Ordering::SeqCst);
+        }
+    }
+}
+
+fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("client.id", format!("{group}-consumer"))
+        .set("log_level", "3")
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range")
+        .set("max.partition.fetch.bytes", "10485760")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000");
+    c
+}
+
+fn producer_config(bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("client.id", format!("{group}-producer"))
+        .set("log_level", "3")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("batch.num.messages", "10000");
+    c
+}
+
+/// Copies `input` to `output` until `wait_for_stop` returns (it runs on a thread of its own);
+/// calls `ready` once partitions are assigned.
+pub(crate) fn run(
+    bootstrap: &str,
+    group: &str,
+    input: &str,
+    output: &str,
+    ready: fn() -> anyhow::Result<()>,
+    wait_for_stop: fn(),
+) -> anyhow::Result<()> {
+    let assigned = Arc::new(AtomicBool::new(false));
+    let consumer: BaseConsumer<Assigned> =
+        consumer_config(bootstrap, group).create_with_context(Assigned(assigned.clone()))?;
+    let producer: BaseProducer = producer_config(bootstrap, group).create()?;
+    consumer.subscribe(&[input])?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = stop.clone();
+    std::thread::spawn(move || {
+        wait_for_stop();
+        stopper.store(true, Ordering::SeqCst);
+    });
+    let (mut said_ready, mut copied, mut last_commit) = (false, 0u64, Instant::now());
+    while !stop.load(Ordering::SeqCst) {
+        let polled = consumer.poll(Duration::from_millis(100));
+        if !said_ready && assigned.load(Ordering::SeqCst) {
+            ready()?;
+            said_ready = true;
+        }
+        if let Some(message) = polled {
+            let message = message.context("raw: cannot consume")?;
+            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(output);
+            if let Some(ts) = message.timestamp().to_millis() {
+                record = record.timestamp(ts);
+            }
+            if let Some(k) = message.key() {
+                record = record.key(k);
+            }
+            if let Some(v) = message.payload() {
+                record = record.payload(v);
+            }
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => return Err(e).context("raw: cannot produce"),
+                }
+            }
+            copied += 1;
+            if copied % 1_000 == 0 {
+                producer.poll(Duration::ZERO);
+            }
+        } else {
+            producer.poll(Duration::ZERO);
+        }
+        if last_commit.elapsed() >= Duration::from_secs(30) {
+            producer.flush(Duration::from_secs(30))?;
+            commit(&consumer)?;
+            last_commit = Instant::now();
+        }
+    }
+    producer.flush(Duration::from_secs(30))?;
+    commit(&consumer)?;
+    Ok(())
+}
+
+fn commit(consumer: &BaseConsumer<Assigned>) -> anyhow::Result<()> {
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+        Err(e) => Err(e).context("raw: cannot commit"),
+    }
+}
