@@ -12,7 +12,7 @@ use crate::kafka::{
     RestoreConsumer, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
-use crate::task::{lock, StoreEntry, Task, TaskId};
+use crate::task::{lock, FastMap, StoreEntry, Task, TaskId};
 use crate::time::Timestamp;
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::{Result, StreamsError};
@@ -37,7 +37,7 @@ struct ThreadCore {
     restore: RestoreConsumer,
     tasks: BTreeMap<TaskId, Task>,
     /// Resolved topic → the sub-topologies reading it.
-    readers: HashMap<String, Vec<u32>>,
+    readers: FastMap<String, Vec<u32>>,
     /// Next offset to commit per input partition.
     offsets: BTreeMap<(Arc<str>, i32), i64>,
     /// An error raised inside a rebalance callback, reported by the thread's loop.
@@ -51,16 +51,30 @@ impl ThreadCore {
         let Some(subs) = self.readers.get(&*raw.topic) else {
             return Err(StreamsError::Bug(format!("got a record of topic `{}` no sub-topology reads", raw.topic)));
         };
-        self.offsets.insert((raw.topic.clone(), raw.partition), raw.offset + 1);
-        for &sub in subs {
-            let id = TaskId { subtopology: sub, partition: raw.partition };
-            // A record of a partition revoked while it was being fetched is not processed
-            // here: its new owner reads it again from the committed offset.
+        match self.offsets.get_mut(&(raw.topic.clone(), raw.partition)) {
+            Some(next) => *next = raw.offset + 1,
+            None => {
+                self.offsets.insert((raw.topic.clone(), raw.partition), raw.offset + 1);
+            }
+        }
+        // A record of a partition revoked while it was being fetched is not processed here:
+        // its new owner reads it again from the committed offset.
+        let partition = raw.partition;
+        let mut readers = subs.iter().filter_map(|&sub| {
+            let id = TaskId { subtopology: sub, partition };
+            self.tasks.contains_key(&id).then_some(id)
+        });
+        let Some(first) = readers.next() else { return Ok(()) };
+        let rest: Vec<TaskId> = readers.collect();
+        for id in rest {
             if let Some(task) = self.tasks.get_mut(&id) {
                 task.add_record(raw.clone())?;
             }
         }
-        Ok(())
+        match self.tasks.get_mut(&first) {
+            Some(task) => task.add_record(raw),
+            None => Ok(()),
+        }
     }
 
     fn process(&mut self) -> Result<u64> {
@@ -216,7 +230,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     let client_id = format!("{}-StreamThread-{}", env.config.application_id, index + 1);
     let producer =
         SharedProducer::new(&producer_config(&env.config, &env.bootstrap, &format!("{client_id}-producer")))?;
-    let mut readers: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut readers: FastMap<String, Vec<u32>> = FastMap::default();
     for sub in &env.topology.subtopologies {
         for t in &sub.source_topics {
             readers.entry(t.resolve(&env.config.application_id)).or_default().push(sub.id);
