@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::rng::SplitMix;
 use anyhow::ensure;
 use streamz::prelude::*;
 
@@ -23,19 +24,6 @@ pub(crate) struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options { records: 2_000_000, keys: 10_000, batch: 1_000, seed: 42, runs: 3 }
-    }
-}
-
-/// SplitMix64: a small, seeded, deterministic generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
 

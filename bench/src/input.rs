@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::rng::SplitMix;
 use serde::{Deserialize, Serialize};
 use streamz::kafka::KafkaClient;
 use streamz::prelude::*;
@@ -18,19 +19,6 @@ pub(crate) struct Order {
 /// W1's filter: keeps nine orders in ten.
 pub(crate) fn passes(order: &Order) -> bool {
     order.amount % 10 != 0
-}
-
-/// SplitMix64: a small, seeded, deterministic generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 /// Seeded orders with keys `key-<n>`, `n < keys`.

@@ -11,6 +11,8 @@ mod input;
 mod kafka_bench;
 mod raw;
 mod report;
+mod rng;
+
 mod timing;
 mod workloads;
 

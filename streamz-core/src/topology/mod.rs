@@ -60,36 +60,13 @@ impl Topology {
 
     /// The external topics the topology reads (not internal repartition topics).
     pub fn source_topics(&self) -> Vec<String> {
-        let mut topics: Vec<String> = self
-            .subtopologies
-            .iter()
-            .chain(&self.global)
-            .flat_map(|s| s.source_topics.iter())
-            .filter_map(|t| match t {
-                TopicRef::External(name) => Some(name.clone()),
-                TopicRef::Internal(_) => None,
-            })
-            .collect();
-        topics.sort();
-        topics.dedup();
-        topics
+        external(self.subtopologies.iter().chain(&self.global).flat_map(|s| &s.source_topics))
     }
 
     /// The external topics the topology writes to with a fixed name (not the topics chosen per
     /// record by `to_dynamic`, nor internal topics).
     pub fn sink_topics(&self) -> Vec<String> {
-        let mut topics: Vec<String> = self
-            .subtopologies
-            .iter()
-            .flat_map(|s| s.sink_topics.iter())
-            .filter_map(|t| match t {
-                TopicRef::External(name) => Some(name.clone()),
-                TopicRef::Internal(_) => None,
-            })
-            .collect();
-        topics.sort();
-        topics.dedup();
-        topics
+        external(self.subtopologies.iter().flat_map(|s| &s.sink_topics))
     }
 
     pub(crate) fn node(&self, id: NodeId) -> &GraphNode {
@@ -102,4 +79,17 @@ impl Topology {
             reason: "no store of that name".into(),
         })
     }
+}
+
+/// The names of the external topics among `topics`, sorted, each once.
+fn external<'a>(topics: impl Iterator<Item = &'a TopicRef>) -> Vec<String> {
+    let mut names: Vec<String> = topics
+        .filter_map(|t| match t {
+            TopicRef::External(name) => Some(name.clone()),
+            TopicRef::Internal(_) => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
