@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::rng::SplitMix;
 use anyhow::ensure;
 use streamz::prelude::*;
+
+use crate::rng::SplitMix;
 
 /// What to run.
 #[derive(Debug)]

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::rng::SplitMix;
 use serde::{Deserialize, Serialize};
 use streamz::kafka::KafkaClient;
 use streamz::prelude::*;
+
+use crate::rng::SplitMix;
 
 /// An input value: about 45 bytes of JSON, e.g. `{"id":17,"amount":537,"region":"eu-3"}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
