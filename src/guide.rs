@@ -3,5 +3,8 @@
 #[doc = include_str!("../docs/testing.md")]
 pub mod testing {}
 
+#[doc = include_str!("../docs/running.md")]
+pub mod running {}
+
 #[doc = include_str!("../docs/semantics.md")]
 pub mod semantics {}

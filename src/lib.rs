@@ -100,6 +100,8 @@
 //! ## Guide
 //!
 //! - [`guide::testing`]: testing topologies with the test driver.
+//! - [`guide::running`]: running on Kafka: configuration, start checks, commits, rebalancing,
+//!   states, shutdown.
 //! - [`guide::semantics`]: the rules streamz follows and its deliberate differences from
 //!   Kafka Streams.
 
