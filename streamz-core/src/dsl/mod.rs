@@ -15,6 +15,7 @@ mod process;
 mod session_windowed;
 mod split;
 mod stream;
+mod stream_try;
 mod stream_join;
 mod stream_table_join;
 mod suppress;
