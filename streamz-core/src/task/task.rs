@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::policy::{self, ErrorPolicy};
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::policy::{self, ErrorPolicy};
 use super::{lock, ErrorKind, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
@@ -86,7 +86,8 @@ impl Task {
             Ok(t) => t,
             // A value timestamp extractor decodes the value when the record is queued.
             Err(e @ StreamsError::Deserialization { .. }) => {
-                let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+                let position =
+                    RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
                 let policy =
                     source.deserialization_policy().unwrap_or_else(|| self.ctx.policies.deserialization.clone());
                 let kind = ErrorKind::Deserialization;

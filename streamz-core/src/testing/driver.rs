@@ -12,7 +12,9 @@ use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
 use crate::state::{KeyValueStore, SessionStore, WindowStore};
-use crate::task::{lock, ErrorPolicy, FastMap, Metrics, Policies, ProductionErrorPolicy, StoreEntry, Task, TaskId, TimestampPolicy};
+use crate::task::{
+    lock, ErrorPolicy, FastMap, Metrics, Policies, ProductionErrorPolicy, StoreEntry, Task, TaskId, TimestampPolicy,
+};
 use crate::time::{Timestamp, Window};
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::Result;
