@@ -3,5 +3,8 @@
 #[doc = include_str!("../docs/testing.md")]
 pub mod testing {}
 
+#[doc = include_str!("../docs/bad_input.md")]
+pub mod bad_input {}
+
 #[doc = include_str!("../docs/semantics.md")]
 pub mod semantics {}

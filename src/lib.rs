@@ -100,6 +100,7 @@
 //! ## Guide
 //!
 //! - [`guide::testing`]: testing topologies with the test driver.
+//! - [`guide::bad_input`]: what happens to records that do not decode, fail or cannot be written.
 //! - [`guide::semantics`]: the rules streamz follows and its deliberate differences from
 //!   Kafka Streams.
 
