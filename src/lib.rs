@@ -102,6 +102,7 @@
 //! - [`guide::testing`]: testing topologies with the test driver.
 //! - [`guide::running`]: running on Kafka: configuration, start checks, commits, rebalancing,
 //!   states, shutdown.
+//! - [`guide::bad_input`]: what happens to records that do not decode, fail or cannot be written.
 //! - [`guide::semantics`]: the rules streamz follows and its deliberate differences from
 //!   Kafka Streams.
 

@@ -162,6 +162,15 @@ pub enum StreamsError {
         /// What went wrong.
         message: String,
     },
+    /// The producer rejected an output record for good (e.g. it is larger than
+    /// `message.max.bytes`); retrying cannot succeed.
+    #[error("the producer rejected a record for topic `{topic}`: {message}")]
+    RecordRejected {
+        /// The destination topic.
+        topic: String,
+        /// Why.
+        message: String,
+    },
     /// A state store failed.
     #[error("state store `{store}` failed: {message}")]
     State {

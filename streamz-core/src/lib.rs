@@ -29,6 +29,7 @@ pub mod prelude {
     };
     pub use crate::record::{Change, Record};
     pub use crate::serdes::{Bincode, Data, Json};
+    pub use crate::task::{ErrorPolicy, ProductionErrorPolicy, TimestampPolicy};
     pub use crate::testing::{DriverConfig, TopologyTestDriver};
     pub use crate::time::{Timestamp, Window, Windowed};
     pub use crate::{StreamsError, TopologyError};

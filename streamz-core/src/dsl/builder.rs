@@ -73,7 +73,7 @@ impl StreamsBuilder {
     pub fn stream_from<K: Data, V: Data>(&self, topics: &[&str], consumed: Consumed<K, V>) -> Stream<K, V> {
         let key_serde = consumed.key_serde.unwrap_or_else(K::default_serde);
         let value_serde = consumed.value_serde.unwrap_or_else(V::default_serde);
-        let spec = source::spec(key_serde.clone(), value_serde.clone(), consumed.extractor);
+        let spec = source::spec(key_serde.clone(), value_serde.clone(), consumed.extractor, consumed.error_policy);
         let mut graph = self.graph();
         let name = graph.name(consumed.name.as_deref(), "KSTREAM-SOURCE");
         let topics = topics.iter().map(|t| TopicRef::External(t.to_string())).collect();

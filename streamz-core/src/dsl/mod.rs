@@ -17,6 +17,7 @@ mod split;
 mod stream;
 mod stream_join;
 mod stream_table_join;
+mod stream_try;
 mod suppress;
 mod table;
 mod table_join;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::serdes::{Data, SerdeRef};
 use crate::state::StoreBackend;
+use crate::task::ErrorPolicy;
 use crate::time::Timestamp;
 
 /// Where the event time of a source record comes from.
@@ -57,6 +58,7 @@ pub struct Consumed<K, V> {
     pub(crate) value_serde: Option<SerdeRef<V>>,
     pub(crate) extractor: TimestampExtractor<V>,
     pub(crate) name: Option<String>,
+    pub(crate) error_policy: Option<ErrorPolicy>,
 }
 
 impl<K, V> std::fmt::Debug for Consumed<K, V> {
@@ -67,7 +69,13 @@ impl<K, V> std::fmt::Debug for Consumed<K, V> {
 
 impl<K, V> Default for Consumed<K, V> {
     fn default() -> Self {
-        Consumed { key_serde: None, value_serde: None, extractor: TimestampExtractor::RecordTimestamp, name: None }
+        Consumed {
+            key_serde: None,
+            value_serde: None,
+            extractor: TimestampExtractor::RecordTimestamp,
+            name: None,
+            error_policy: None,
+        }
     }
 }
 
@@ -98,6 +106,30 @@ impl<K, V> Consumed<K, V> {
     /// Uses this value serde.
     pub fn with_value_serde(mut self, serde: SerdeRef<V>) -> Self {
         self.value_serde = Some(serde);
+        self
+    }
+
+    /// Handles records of this source whose key or value does not decode with `policy`,
+    /// instead of the application's deserialization policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::prelude::*;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// let consumed = Consumed::default().with_error_policy(ErrorPolicy::dead_letter("payments-dlq"));
+    /// builder.stream_with::<String, i64>("payments", consumed).to("out");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input::<String, i64>("payments");
+    /// input.pipe_raw(Some(b"k".to_vec()), Some(b"not an i64".to_vec()), 5)?;
+    /// input.pipe("k".into(), 7, 6)?;
+    /// assert_eq!(driver.output::<String, i64>("out").read_values(), vec![7]);
+    /// assert_eq!(driver.raw_records("payments-dlq")[0].value.as_deref(), Some(&b"not an i64"[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.error_policy = Some(policy);
         self
     }
 }

@@ -400,7 +400,7 @@ impl<K: Data, V: Data> Stream<K, V> {
         let produced =
             Produced::with(key_serde.clone(), value_serde.clone()).with_name(format!("{name}-repartition-sink"));
         self.add_sink(Some(topic.clone()), None, produced);
-        let spec = source::spec(key_serde.clone(), value_serde.clone(), Default::default());
+        let spec = source::spec(key_serde.clone(), value_serde.clone(), Default::default(), None);
         let mut graph = self.builder.graph();
         let node = graph.add_source(format!("{name}-repartition-source"), vec![topic], spec);
         drop(graph);

@@ -25,7 +25,7 @@ pub(crate) fn table<K: Data, V: Data>(
             super::TimestampExtractor::Value(std::sync::Arc::new(move |v: &Option<V>| v.as_ref().and_then(|v| f(v))))
         }
     };
-    let spec = source::spec(key_serde.clone(), nullable, extractor);
+    let spec = source::spec(key_serde.clone(), nullable, extractor, consumed.error_policy);
     let mut graph = builder.graph();
     let source_name = graph.name(consumed.name.as_deref(), "KSTREAM-SOURCE");
     let topics = vec![TopicRef::External(topic.to_string())];

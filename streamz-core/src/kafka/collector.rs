@@ -75,6 +75,18 @@ impl SharedProducer {
     }
 }
 
+/// Whether the producer refuses a record for what it is (retrying cannot help).
+fn rejects_record(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::InvalidTimestamp
+    )
+}
+
 /// Sends a task's output records with the thread's producer.
 pub(crate) struct KafkaCollector {
     pub(crate) producer: SharedProducer,
@@ -112,6 +124,9 @@ impl RecordCollector for KafkaCollector {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     record = returned;
                     self.producer.0.poll(Duration::from_millis(10));
+                }
+                Err((KafkaError::MessageProduction(code), _)) if rejects_record(code) => {
+                    return Err(StreamsError::RecordRejected { topic: topic.to_string(), message: code.to_string() })
                 }
                 Err((e, _)) => return Err(kafka_error(&format!("cannot send a record to topic `{topic}`"), e)),
             }

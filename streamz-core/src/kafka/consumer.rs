@@ -126,7 +126,7 @@ impl StreamConsumer {
 }
 
 /// A raw record of `message`, with its topic name shared through `topics`.
-fn to_raw<M: Message>(message: &M, topics: &mut HashMap<String, Arc<str>>) -> RawRecord {
+pub(super) fn to_raw<M: Message>(message: &M, topics: &mut HashMap<String, Arc<str>>) -> RawRecord {
     let topic = match topics.get(message.topic()) {
         Some(t) => t.clone(),
         None => {

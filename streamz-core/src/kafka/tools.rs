@@ -1,16 +1,16 @@
 //! `KafkaClient`: typed produce, read and topic creation, for examples, tests and tools.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::consumer::to_raw;
 use super::{kafka_error, KafkaAdmin};
 use crate::error::{RecordPart, RecordPosition};
-use crate::record::Record;
+use crate::record::{RawRecord, Record};
 use crate::serdes::{to_bytes, Data};
 use crate::time::Timestamp;
 use crate::{Result, StreamsError};
@@ -141,10 +141,30 @@ impl KafkaClient {
         records: impl IntoIterator<Item = (K, V, Timestamp)>,
     ) -> Result<()> {
         let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
-        for (key, value, timestamp) in records {
-            let fail = |part, source| StreamsError::Serialization { topic: topic.to_string(), part, source };
-            let k = to_bytes(&*key_serde, &key).map_err(|e| fail(RecordPart::Key, e))?;
-            let v = to_bytes(&*value_serde, &value).map_err(|e| fail(RecordPart::Value, e))?;
+        let fail = |part, source| StreamsError::Serialization { topic: topic.to_string(), part, source };
+        let raw = records
+            .into_iter()
+            .map(|(key, value, timestamp)| {
+                let k = to_bytes(&*key_serde, &key).map_err(|e| fail(RecordPart::Key, e))?;
+                let v = to_bytes(&*value_serde, &value).map_err(|e| fail(RecordPart::Value, e))?;
+                Ok((k, v, timestamp))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.produce_raw(topic, raw)
+    }
+
+    /// Produces `records` of raw key and value bytes (`None`: null) with timestamps, e.g. bytes
+    /// that do not decode, and waits until all are acknowledged.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`].
+    pub fn produce_raw(
+        &self,
+        topic: &str,
+        records: impl IntoIterator<Item = (Option<Vec<u8>>, Option<Vec<u8>>, Timestamp)>,
+    ) -> Result<()> {
+        for (k, v, timestamp) in records {
             let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp.0);
             if let Some(k) = &k {
                 record = record.key(k);
@@ -167,6 +187,34 @@ impl KafkaClient {
             }
         }
         self.producer.flush(Duration::from_secs(30)).map_err(|e| kafka_error("cannot flush the producer", e))
+    }
+
+    /// The offsets consumer group `group` committed for the partitions of `topic`, by
+    /// partition (`None`: nothing committed).
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the cluster does not answer.
+    pub fn committed_offsets(&self, group: &str, topic: &str) -> Result<Vec<(i32, Option<i64>)>> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("log_level", "3")
+            .create()
+            .map_err(|e| kafka_error("cannot create the consumer", e))?;
+        let mut list = TopicPartitionList::new();
+        for (partition, _, _) in self.watermarks(topic)? {
+            list.add_partition(topic, partition);
+        }
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .map_err(|e| kafka_error("cannot read offsets", e))?;
+        Ok(committed
+            .elements()
+            .iter()
+            .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None }))
+            .collect())
     }
 
     /// Reads `topic` from the beginning of every partition until at least `min` records
@@ -193,6 +241,34 @@ impl KafkaClient {
         timeout: Duration,
         committed_only: bool,
     ) -> Result<Vec<Record<K, V>>> {
+        let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
+        let mut out = Vec::new();
+        for raw in self.read_raw_with(topic, min, timeout, committed_only)? {
+            let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+            let fail = |part, source| StreamsError::Deserialization { position: position.clone(), part, source };
+            let key = key_serde.deserialize(raw.key.as_deref()).map_err(|e| fail(RecordPart::Key, e))?;
+            let value = value_serde.deserialize(raw.value.as_deref()).map_err(|e| fail(RecordPart::Value, e))?;
+            out.push(Record { key, value, timestamp: raw.timestamp, headers: raw.headers });
+        }
+        Ok(out)
+    }
+
+    /// As [`KafkaClient::read`], without decoding: key and value bytes, headers and offsets.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`].
+    pub fn read_raw(&self, topic: &str, min: usize, timeout: Duration) -> Result<Vec<RawRecord>> {
+        self.read_raw_with(topic, min, timeout, false)
+    }
+
+    fn read_raw_with(
+        &self,
+        topic: &str,
+        min: usize,
+        timeout: Duration,
+        committed_only: bool,
+    ) -> Result<Vec<RawRecord>> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.bootstrap)
             .set("group.id", format!("streamz-reader-{}", std::process::id()))
@@ -212,35 +288,16 @@ impl KafkaClient {
             }
         }
         consumer.assign(&list).map_err(|e| kafka_error("cannot assign partitions", e))?;
-        let (key_serde, value_serde) = (K::default_serde(), V::default_serde());
-        let topic_name: Arc<str> = Arc::from(topic);
-        let mut by_partition: HashMap<i32, Vec<(i64, Record<K, V>)>> = HashMap::new();
-        let (start, mut count, mut last) = (Instant::now(), 0usize, Instant::now());
-        while start.elapsed() < timeout && !(count >= min && last.elapsed() > Duration::from_millis(500)) {
+        let mut topics = HashMap::new();
+        let mut records = Vec::new();
+        let (start, mut last) = (Instant::now(), Instant::now());
+        while start.elapsed() < timeout && !(records.len() >= min && last.elapsed() > Duration::from_millis(500)) {
             let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
             let message = message.map_err(|e| kafka_error("cannot consume", e))?;
-            use rdkafka::Message;
-            let position =
-                RecordPosition { topic: topic_name.clone(), partition: message.partition(), offset: message.offset() };
-            let fail = |part, source| StreamsError::Deserialization { position: position.clone(), part, source };
-            let key = key_serde.deserialize(message.key()).map_err(|e| fail(RecordPart::Key, e))?;
-            let value = value_serde.deserialize(message.payload()).map_err(|e| fail(RecordPart::Value, e))?;
-            let timestamp = Timestamp(message.timestamp().to_millis().unwrap_or(-1));
-            by_partition
-                .entry(message.partition())
-                .or_default()
-                .push((message.offset(), Record::new(key, value, timestamp)));
-            count += 1;
+            records.push(to_raw(&message, &mut topics));
             last = Instant::now();
         }
-        let mut partitions: Vec<_> = by_partition.into_iter().collect();
-        partitions.sort_by_key(|(p, _)| *p);
-        Ok(partitions
-            .into_iter()
-            .flat_map(|(_, mut records)| {
-                records.sort_by_key(|(o, _)| *o);
-                records.into_iter().map(|(_, r)| r)
-            })
-            .collect())
+        records.sort_by_key(|r: &RawRecord| (r.partition, r.offset));
+        Ok(records)
     }
 }

@@ -100,6 +100,19 @@ impl<K, V> ProcessorContext<'_, K, V> {
         self.node
     }
 
+    /// A [`StreamsError::Processing`] naming this node and the current record's position, for
+    /// a processor that cannot process a record. Returned from
+    /// [`Processor::process`](super::Processor::process), it goes through the application's
+    /// processing error policy (fail, log and continue, or dead-letter topic); other errors
+    /// (state, Kafka) always stop the task.
+    pub fn processing_error(&self, message: impl Into<String>) -> StreamsError {
+        StreamsError::Processing {
+            node: self.node.to_string(),
+            position: self.task.position.clone(),
+            message: message.into(),
+        }
+    }
+
     /// Counts a record this processor dropped on purpose (late, null key, ...), under
     /// `dropped-records` and `dropped-records.<reason>`.
     pub fn record_dropped(&mut self, reason: &'static str) {

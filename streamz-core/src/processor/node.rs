@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::context::ScheduleRequest;
 use super::{Processor, ProcessorContext, Punctuator};
 use crate::record::Record;
-use crate::task::{lock, TaskContext};
+use crate::task::{lock, PanicScope, TaskContext};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -54,6 +54,7 @@ where
     fn accept(&mut self, record: Record<KIn, VIn>, task: &mut TaskContext) -> Result<()> {
         let mut core = lock(&self.0);
         let core = &mut *core;
+        let _scope = PanicScope(&core.name);
         let mut ctx = ProcessorContext { children: &mut core.children, task, node: &core.name, schedules: None };
         core.processor.process(record, &mut ctx)
     }

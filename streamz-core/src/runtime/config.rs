@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::task::TimestampPolicy;
+use crate::task::{ErrorPolicy, Policies, ProductionErrorPolicy, TimestampPolicy};
 
 /// The environment variable naming the bootstrap servers when none are configured.
 pub const BOOTSTRAP_ENV: &str = "STREAMZ_BOOTSTRAP";
@@ -32,7 +32,7 @@ pub struct StreamsConfig {
     pub(crate) commit_interval: Duration,
     pub(crate) state_dir: PathBuf,
     pub(crate) replication_factor: i32,
-    pub(crate) timestamp_policy: TimestampPolicy,
+    pub(crate) policies: Policies,
     pub(crate) poll_timeout: Duration,
     pub(crate) max_poll_records: usize,
     pub(crate) startup_timeout: Duration,
@@ -54,7 +54,7 @@ impl StreamsConfig {
             commit_interval: Duration::from_secs(30),
             state_dir: std::env::temp_dir().join("streamz"),
             replication_factor: 1,
-            timestamp_policy: TimestampPolicy::Fail,
+            policies: Policies::default(),
             poll_timeout: Duration::from_millis(100),
             max_poll_records: 2_000,
             startup_timeout: Duration::from_secs(10),
@@ -118,7 +118,34 @@ impl StreamsConfig {
 
     /// What to do with records with a negative timestamp (fail by default).
     pub fn timestamp_policy(mut self, policy: TimestampPolicy) -> Self {
-        self.timestamp_policy = policy;
+        self.policies.timestamp = policy;
+        self
+    }
+
+    /// What to do with input records whose key or value does not decode (fail by default);
+    /// a source can override it with
+    /// [`Consumed::with_error_policy`](crate::dsl::Consumed::with_error_policy).
+    #[doc(alias = "default.deserialization.exception.handler")]
+    pub fn deserialization_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policies.deserialization = policy;
+        self
+    }
+
+    /// What to do when a processor fails on a record ([`StreamsError::Processing`]) or panics
+    /// (fail by default).
+    ///
+    /// [`StreamsError::Processing`]: crate::StreamsError::Processing
+    #[doc(alias = "processing.exception.handler")]
+    pub fn processing_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policies.processing = policy;
+        self
+    }
+
+    /// What to do with output records a sink cannot encode or the producer rejects (fail by
+    /// default). Retriable send errors are retried whatever the policy.
+    #[doc(alias = "default.production.exception.handler")]
+    pub fn production_error_policy(mut self, policy: ProductionErrorPolicy) -> Self {
+        self.policies.production = policy;
         self
     }
 

@@ -72,7 +72,7 @@ pub(crate) fn start(
             collector: Box::new(NoOutput),
             metrics: Arc::new(Metrics::default()),
             wall_clock: Timestamp::now(),
-            timestamp_policy: config.timestamp_policy,
+            policies: config.policies.clone(),
             globals: HashMap::new(),
         };
         let task = topology.create_task(plan, TaskId { subtopology: sub.id, partition: -1 }, true, env)?;

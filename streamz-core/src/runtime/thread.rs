@@ -44,6 +44,9 @@ struct ThreadCore {
     error: Option<StreamsError>,
     /// Deletes consumed records of repartition topics; the topics and when it last ran.
     purge: Option<(KafkaAdmin, Vec<String>, Instant)>,
+    /// Set when the thread failed: nothing more is processed or committed, so the records
+    /// from the failed one on are read again after a restart.
+    failed: bool,
 }
 
 impl ThreadCore {
@@ -132,7 +135,7 @@ impl ThreadCore {
             collector: Box::new(KafkaCollector { producer: self.producer.clone() }),
             metrics: self.env.shared.metrics.clone(),
             wall_clock: Timestamp::now(),
-            timestamp_policy: self.env.config.timestamp_policy,
+            policies: self.env.config.policies.clone(),
             globals: self.env.globals.clone(),
         };
         let task = self.env.topology.create_task(&self.env.plan, id, false, env)?;
@@ -186,6 +189,10 @@ impl PartitionEvents for Events {
         let mut core = lock(&self.core);
         core.env.shared.thread_running(core.index, false);
         tracing::info!(thread = core.index, partitions = partitions.len(), "partitions revoked");
+        if core.failed {
+            core.close_all();
+            return;
+        }
         let result = core.process().and_then(|_| core.commit(commit));
         match result {
             Ok(()) => {}
@@ -267,6 +274,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         offsets: BTreeMap::new(),
         error: None,
         purge,
+        failed: false,
     }));
     let events = Arc::new(Events { core: core.clone(), generation: AtomicU64::new(0) });
     let mut consumer = StreamConsumer::new(
@@ -311,6 +319,9 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         core.close_all();
         Ok(())
     })();
+    if result.is_err() {
+        lock(&core).failed = true;
+    }
     consumer.unsubscribe();
     drop(consumer);
     result

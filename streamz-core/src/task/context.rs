@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::{Metrics, RecordCollector};
+use super::{Metrics, Policies, RecordCollector};
 use crate::error::{RecordPosition, StreamsError};
 use crate::state::SharedChangelog;
 use crate::time::Timestamp;
@@ -28,20 +28,6 @@ impl fmt::Display for TaskId {
 
 /// A store shared by the processors of a task (and read by queries).
 pub type StoreRef<S> = Arc<Mutex<Box<S>>>;
-
-/// What to do with a record whose extracted timestamp is negative.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TimestampPolicy {
-    /// Stop with [`StreamsError::InvalidTimestamp`] naming topic, partition and offset.
-    #[default]
-    Fail,
-    /// Drop the record and count it under `dropped-records.invalid-timestamp`.
-    SkipAndCount,
-    /// Use the largest valid timestamp seen on the record's partition (the partition time);
-    /// drop and count the record if there is none yet.
-    UsePartitionTime,
-}
 
 /// Applies one changelog record (key bytes, value bytes or a tombstone) to a store.
 pub(crate) type RestoreFn = Arc<dyn Fn(&[u8], Option<&[u8]>) -> Result<()> + Send + Sync>;
@@ -103,6 +89,8 @@ pub struct TaskContext {
     /// What the task's logged stores changed since the task last sent it.
     pub(crate) changelog: SharedChangelog,
     pub(crate) metrics: Arc<Metrics>,
+    /// What to do with bad input.
+    pub(crate) policies: Policies,
 }
 
 impl fmt::Debug for TaskContext {
@@ -122,6 +110,7 @@ impl TaskContext {
         collector: Box<dyn RecordCollector>,
         metrics: Arc<Metrics>,
         wall_clock: Timestamp,
+        policies: Policies,
     ) -> Self {
         TaskContext {
             task_id,
@@ -133,6 +122,7 @@ impl TaskContext {
             stores: HashMap::new(),
             changelog: SharedChangelog::default(),
             metrics,
+            policies,
         }
     }
 

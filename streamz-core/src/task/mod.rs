@@ -7,6 +7,7 @@ mod context;
 mod fast_hash;
 mod metrics;
 mod partitioner;
+pub(crate) mod policy;
 mod punctuation;
 mod queue;
 #[allow(clippy::module_inception)]
@@ -14,10 +15,15 @@ mod task;
 
 pub use collector::RecordCollector;
 pub(crate) use context::StoreEntry;
-pub use context::{StoreRef, TaskContext, TaskId, TimestampPolicy};
+pub use context::{StoreRef, TaskContext, TaskId};
 pub(crate) use fast_hash::FastMap;
 pub use metrics::Metrics;
 pub use partitioner::{default_partition, murmur2};
+pub(crate) use policy::{ErrorKind, PanicScope, Policies};
+pub use policy::{
+    ErrorPolicy, ProductionErrorPolicy, TimestampPolicy, HEADER_EXCEPTION, HEADER_MESSAGE, HEADER_OFFSET,
+    HEADER_PARTITION, HEADER_TIMESTAMP, HEADER_TOPIC,
+};
 pub(crate) use punctuation::PunctuationQueue;
 pub(crate) use queue::PartitionGroup;
 pub(crate) use task::{SourceNode, Task};

@@ -2,9 +2,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::policy::{self, ErrorPolicy};
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::{lock, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
+use super::{lock, ErrorKind, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
 use crate::record::{Headers, RawRecord};
@@ -17,7 +18,12 @@ pub(crate) trait SourceNode: Send {
     /// is the task's wall-clock time (the wall-clock extractor's answer).
     fn extract_timestamp(&self, raw: &RawRecord, wall_clock: Timestamp) -> Result<Timestamp>;
     /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`.
+    ///
+    /// Applies the deserialization and processing policies: returns `Err` only for an error
+    /// that stops the task.
     fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
+    /// The source's own deserialization policy, overriding the application's.
+    fn deserialization_policy(&self) -> Option<ErrorPolicy>;
 }
 
 /// One partition of one sub-topology.
@@ -28,7 +34,6 @@ pub(crate) struct Task {
     stream_punctuations: PunctuationQueue,
     wall_punctuations: PunctuationQueue,
     nodes: Vec<Arc<Mutex<dyn Punctuate>>>,
-    timestamp_policy: TimestampPolicy,
 }
 
 impl std::fmt::Debug for Task {
@@ -38,7 +43,7 @@ impl std::fmt::Debug for Task {
 }
 
 impl Task {
-    pub(crate) fn new(ctx: TaskContext, timestamp_policy: TimestampPolicy) -> Self {
+    pub(crate) fn new(ctx: TaskContext) -> Self {
         Task {
             ctx,
             sources: FastMap::default(),
@@ -46,7 +51,6 @@ impl Task {
             stream_punctuations: PunctuationQueue::default(),
             wall_punctuations: PunctuationQueue::default(),
             nodes: Vec::new(),
-            timestamp_policy,
         }
     }
 
@@ -78,10 +82,22 @@ impl Task {
                 self.ctx.task_id, raw.topic
             ))
         })?;
-        let mut timestamp = source.extract_timestamp(&raw, self.ctx.wall_clock)?;
+        let mut timestamp = match source.extract_timestamp(&raw, self.ctx.wall_clock) {
+            Ok(t) => t,
+            // A value timestamp extractor decodes the value when the record is queued.
+            Err(e @ StreamsError::Deserialization { .. }) => {
+                let position =
+                    RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
+                let policy =
+                    source.deserialization_policy().unwrap_or_else(|| self.ctx.policies.deserialization.clone());
+                let kind = ErrorKind::Deserialization;
+                return policy::apply(&mut self.ctx, &policy, kind, "deserialization", &position, Some(&raw), e);
+            }
+            Err(e) => return Err(e),
+        };
         if timestamp.0 < 0 {
             let position = RecordPosition { topic: raw.topic.clone(), partition: raw.partition, offset: raw.offset };
-            match self.timestamp_policy {
+            match self.ctx.policies.timestamp {
                 TimestampPolicy::Fail => {
                     return Err(StreamsError::InvalidTimestamp { position, timestamp: timestamp.0 })
                 }

@@ -12,7 +12,9 @@ use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
 use crate::state::{KeyValueStore, SessionStore, WindowStore};
-use crate::task::{lock, FastMap, Metrics, StoreEntry, Task, TaskId, TimestampPolicy};
+use crate::task::{
+    lock, ErrorPolicy, FastMap, Metrics, Policies, ProductionErrorPolicy, StoreEntry, Task, TaskId, TimestampPolicy,
+};
 use crate::time::{Timestamp, Window};
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::Result;
@@ -23,7 +25,8 @@ pub struct DriverConfig {
     app_id: String,
     partitions: BTreeMap<String, i32>,
     wall_clock: Timestamp,
-    timestamp_policy: TimestampPolicy,
+    policies: Policies,
+    max_record_bytes: Option<usize>,
 }
 
 impl Default for DriverConfig {
@@ -32,7 +35,8 @@ impl Default for DriverConfig {
             app_id: "streamz-test".into(),
             partitions: BTreeMap::new(),
             wall_clock: Timestamp(0),
-            timestamp_policy: TimestampPolicy::Fail,
+            policies: Policies::default(),
+            max_record_bytes: None,
         }
     }
 }
@@ -56,9 +60,34 @@ impl DriverConfig {
         self
     }
 
-    /// What to do with negative timestamps.
+    /// What to do with negative timestamps (fail by default).
     pub fn timestamp_policy(mut self, policy: TimestampPolicy) -> Self {
-        self.timestamp_policy = policy;
+        self.policies.timestamp = policy;
+        self
+    }
+
+    /// What to do with input records whose key or value does not decode (fail by default).
+    pub fn deserialization_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policies.deserialization = policy;
+        self
+    }
+
+    /// What to do when a processor fails on a record or panics (fail by default).
+    pub fn processing_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.policies.processing = policy;
+        self
+    }
+
+    /// What to do with output records that cannot be encoded or are rejected (fail by default).
+    pub fn production_error_policy(mut self, policy: ProductionErrorPolicy) -> Self {
+        self.policies.production = policy;
+        self
+    }
+
+    /// Rejects written records whose key, value and headers together exceed `bytes`, as a
+    /// producer rejects a record larger than `message.max.bytes` (unlimited by default).
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = Some(bytes);
         self
     }
 }
@@ -125,10 +154,10 @@ impl TopologyTestDriver {
         let log = Arc::new(Mutex::new(Log::new(plan.partitions.clone())));
         let metrics = Arc::new(Metrics::default());
         let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
-            collector: Box::new(Collector(log.clone())),
+            collector: Box::new(Collector { log: log.clone(), max_record_bytes: config.max_record_bytes }),
             metrics: metrics.clone(),
             wall_clock: config.wall_clock,
-            timestamp_policy: config.timestamp_policy,
+            policies: config.policies.clone(),
             globals,
         };
         let mut readers: FastMap<String, Vec<(bool, u32)>> = FastMap::default();

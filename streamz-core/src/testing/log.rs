@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::record::{Headers, RawRecord};
 use crate::task::{default_partition, lock, FastMap, RecordCollector};
 use crate::time::Timestamp;
-use crate::Result;
+use crate::{Result, StreamsError};
 
 /// One topic: its records in the order written, and how many a [`TestOutputTopic`] has read.
 ///
@@ -79,7 +79,11 @@ impl Log {
 }
 
 /// The record collector of the driver's tasks: appends to the log and queues for readers.
-pub(crate) struct Collector(pub(crate) Arc<Mutex<Log>>);
+pub(crate) struct Collector {
+    pub(crate) log: Arc<Mutex<Log>>,
+    /// Records larger than this are rejected.
+    pub(crate) max_record_bytes: Option<usize>,
+}
 
 impl RecordCollector for Collector {
     fn send(
@@ -91,7 +95,17 @@ impl RecordCollector for Collector {
         timestamp: Timestamp,
         headers: &Headers,
     ) -> Result<()> {
-        let mut log = lock(&self.0);
+        if let Some(max) = self.max_record_bytes {
+            let header_bytes: usize = headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+            let size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len) + header_bytes;
+            if size > max {
+                return Err(StreamsError::RecordRejected {
+                    topic: topic.to_string(),
+                    message: format!("the record is {size} bytes, larger than the maximum of {max}"),
+                });
+            }
+        }
+        let mut log = lock(&self.log);
         let raw = log.append(
             topic,
             partition,

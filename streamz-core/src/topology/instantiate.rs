@@ -10,7 +10,7 @@ use super::{Plan, Topology};
 use crate::error::StreamsError;
 use crate::processor::{Downstream, NodeCore, NodeHandle, Processor, SharedDownstream};
 use crate::state::ChangeLogger;
-use crate::task::{lock, Metrics, RecordCollector, StoreEntry, StoreRef, Task, TaskContext, TaskId, TimestampPolicy};
+use crate::task::{lock, Metrics, Policies, RecordCollector, StoreEntry, StoreRef, Task, TaskContext, TaskId};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -129,7 +129,7 @@ pub(crate) struct TaskEnv {
     pub(crate) collector: Box<dyn RecordCollector>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) wall_clock: Timestamp,
-    pub(crate) timestamp_policy: TimestampPolicy,
+    pub(crate) policies: Policies,
     /// Global stores, shared by every task.
     pub(crate) globals: HashMap<String, StoreEntry>,
 }
@@ -142,9 +142,9 @@ impl Topology {
         let sub = subs
             .get(task_id.subtopology as usize)
             .ok_or_else(|| StreamsError::Bug(format!("task {task_id} names no sub-topology")))?;
-        let ctx =
-            TaskContext::new(task_id, Arc::from(plan.app_id.as_str()), env.collector, env.metrics, env.wall_clock);
-        let mut task = Task::new(ctx, env.timestamp_policy);
+        let app_id = Arc::from(plan.app_id.as_str());
+        let ctx = TaskContext::new(task_id, app_id, env.collector, env.metrics, env.wall_clock, env.policies);
+        let mut task = Task::new(ctx);
         for (name, entry) in env.globals {
             task.ctx.add_store(&name, entry);
         }
@@ -184,5 +184,9 @@ impl crate::task::SourceNode for SharedSource {
 
     fn process(&mut self, raw: crate::record::RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {
         lock(&self.0).process(raw, timestamp, task)
+    }
+
+    fn deserialization_policy(&self) -> Option<crate::task::ErrorPolicy> {
+        lock(&self.0).deserialization_policy()
     }
 }

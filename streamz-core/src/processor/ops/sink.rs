@@ -6,6 +6,7 @@ use crate::error::{RecordPart, StreamsError};
 use crate::processor::{Processor, ProcessorContext};
 use crate::record::Record;
 use crate::serdes::SerdeRef;
+use crate::task::policy::apply_production;
 use crate::Result;
 
 /// Chooses the topic of each record (`to_dynamic`).
@@ -45,11 +46,21 @@ impl<K: 'static, V: 'static> Processor<K, V, (), ()> for Sink<K, V> {
         self.key_buf.clear();
         self.value_buf.clear();
         let fail = |part, source| StreamsError::Serialization { topic: topic.to_string(), part, source };
-        let has_key = self.key_serde.serialize(&record.key, &mut self.key_buf).map_err(|e| fail(RecordPart::Key, e))?;
-        let has_value =
-            self.value_serde.serialize(&record.value, &mut self.value_buf).map_err(|e| fail(RecordPart::Value, e))?;
+        let encoded = self.key_serde.serialize(&record.key, &mut self.key_buf).map_err(|e| fail(RecordPart::Key, e));
+        let encoded = encoded.and_then(|k| {
+            let v = self.value_serde.serialize(&record.value, &mut self.value_buf);
+            Ok((k, v.map_err(|e| fail(RecordPart::Value, e))?))
+        });
+        let task = ctx.task_mut();
+        let (has_key, has_value) = match encoded {
+            Ok(kv) => kv,
+            Err(e) => return apply_production(task, task.policies.production, e),
+        };
         let key = has_key.then_some(self.key_buf.as_slice());
         let value = has_value.then_some(self.value_buf.as_slice());
-        ctx.task_mut().collector.send(topic, None, key, value, record.timestamp, &record.headers)
+        match task.collector.send(topic, None, key, value, record.timestamp, &record.headers) {
+            Err(e @ StreamsError::RecordRejected { .. }) => apply_production(task, task.policies.production, e),
+            sent => sent,
+        }
     }
 }
