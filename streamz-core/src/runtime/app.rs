@@ -150,7 +150,7 @@ impl App {
         let env = ThreadEnv {
             topology: self.topology.clone(),
             plan,
-            config: self.config.clone(),
+            config: self.config.clone().resolve_instance_id(),
             bootstrap: bootstrap.clone(),
             shared: shared.clone(),
             globals,

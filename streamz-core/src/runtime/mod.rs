@@ -36,10 +36,11 @@
 
 mod app;
 mod config;
+mod eos;
 mod global;
 mod state;
 mod thread;
 
 pub use app::{App, RunningApp};
-pub use config::{StreamsConfig, BOOTSTRAP_ENV};
+pub use config::{ProcessingGuarantee, StreamsConfig, BOOTSTRAP_ENV};
 pub use state::AppState;

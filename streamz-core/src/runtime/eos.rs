@@ -1,0 +1,42 @@
+//! Exactly-once: recovering a stream thread from a failed transaction.
+
+use std::time::Duration;
+
+use super::thread::{new_producer, ThreadCore};
+use crate::kafka::StreamConsumer;
+use crate::task::TaskId;
+use crate::Result;
+
+impl ThreadCore {
+    /// After a failed transaction: aborts it (or, when the producer was fenced, replaces the
+    /// producer, which aborts it), closes the thread's tasks without committing, creates them
+    /// again — their stores restored from the committed part of their changelogs — and moves
+    /// the consumer back to the committed offsets, so the aborted work is done again.
+    ///
+    /// # Errors
+    ///
+    /// When the producer cannot be replaced, a store cannot be restored, or the consumer
+    /// cannot seek.
+    pub(super) fn recover(&mut self, fenced: bool, consumer: &StreamConsumer) -> Result<()> {
+        let timeout = self.env.config.startup_timeout.max(Duration::from_secs(30));
+        let ids: Vec<TaskId> = self.tasks.keys().copied().collect();
+        for (_, mut task) in std::mem::take(&mut self.tasks) {
+            task.close();
+        }
+        self.offsets.clear();
+        match fenced {
+            true => {
+                // Dropping the old producer first: the new one fences whatever it left.
+                self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
+            }
+            false => self.producer.abort_transaction(timeout),
+        }
+        for id in ids {
+            self.create_task(id)?;
+        }
+        consumer.rewind_to_committed(timeout)?;
+        self.env.shared.metrics.add("aborted-transactions", 1);
+        tracing::info!(thread = self.index, fenced, tasks = self.tasks.len(), "recovered from a failed transaction");
+        Ok(())
+    }
+}
