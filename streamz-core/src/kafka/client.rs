@@ -62,8 +62,8 @@ pub(crate) fn thread_producer_config(
     if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
         let id = format!("{}-{}-{index}", config.application_id, config.effective_instance_id());
         c.set("transactional.id", id);
-        if !config.producer_overrides.contains_key("transaction.timeout.ms") {
-            c.set("transaction.timeout.ms", "10000");
+        if let Some(timeout) = config.transaction_timeout() {
+            c.set("transaction.timeout.ms", timeout.as_millis().to_string());
         }
     }
     c

@@ -168,6 +168,16 @@ impl StreamsConfig {
         self.instance_id.clone().unwrap_or_else(|| default_instance_id(0))
     }
 
+    /// Under exactly-once, how long a transaction may stay open before the broker aborts it
+    /// (`transaction.timeout.ms`, 10 s unless the producer settings say otherwise).
+    pub(crate) fn transaction_timeout(&self) -> Option<Duration> {
+        if self.processing_guarantee != ProcessingGuarantee::ExactlyOnce {
+            return None;
+        }
+        let ms = self.producer_overrides.get("transaction.timeout.ms").and_then(|v| v.parse().ok()).unwrap_or(10_000);
+        Some(Duration::from_millis(ms))
+    }
+
     /// This configuration with its instance id fixed for one run of an application.
     pub(crate) fn resolve_instance_id(mut self) -> Self {
         static STARTED: AtomicU32 = AtomicU32::new(0);
