@@ -14,9 +14,8 @@ use streamz::topology::Topology;
 /// `input` → fails on negative values → `copy`, and the running sum per key → `sums`.
 fn topology(input: &str, copy: &str, sums: &str) -> anyhow::Result<Topology> {
     let builder = StreamsBuilder::new();
-    let checked = builder
-        .stream::<String, i64>(input)
-        .try_map_values(|v| if v < 0 { Err(format!("poison {v}")) } else { Ok(v) });
+    let checked =
+        builder.stream::<String, i64>(input).try_map_values(|v| if v < 0 { Err(format!("poison {v}")) } else { Ok(v) });
     checked.to(copy);
     checked.group_by_key().reduce_with(|a, b| a + b, Materialized::named("sums")).to_stream().to(sums);
     Ok(builder.build()?)
@@ -33,7 +32,8 @@ fn wait_for_log(client: &KafkaClient, topic: &str, n: usize) -> anyhow::Result<b
 
 #[test]
 fn an_aborted_transaction_is_neither_seen_nor_restored_and_is_processed_again() -> anyhow::Result<()> {
-    let (input, copy, sums, app_id) = (unique("eos-ab-in"), unique("eos-ab-copy"), unique("eos-ab-sums"), unique("eos-ab"));
+    let (input, copy, sums, app_id) =
+        (unique("eos-ab-in"), unique("eos-ab-copy"), unique("eos-ab-sums"), unique("eos-ab"));
     let client = KafkaClient::connect(&bootstrap())?;
     for t in [&input, &copy, &sums] {
         client.create_topic(t, 1)?;
