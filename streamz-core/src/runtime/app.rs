@@ -221,7 +221,8 @@ impl RunningApp {
         true
     }
 
-    /// Counters: `records-processed`, `commits`, `dropped-records` and its breakdown.
+    /// Counters: `records-processed`, `commits`, `restored-records`, `aborted-transactions`
+    /// (exactly-once), `dropped-records` and its breakdown.
     pub fn metrics(&self) -> BTreeMap<String, u64> {
         self.shared.metrics.snapshot()
     }

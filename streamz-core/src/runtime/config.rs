@@ -28,7 +28,13 @@ pub enum ProcessingGuarantee {
 /// The environment variable naming the bootstrap servers when none are configured.
 pub const BOOTSTRAP_ENV: &str = "STREAMZ_BOOTSTRAP";
 
-/// How an application runs: its id, the cluster, threads, commit interval, client settings.
+/// How an application runs: its id, the cluster, threads, processing guarantee, commit
+/// interval, client settings.
+///
+/// Under [`ProcessingGuarantee::ExactlyOnce`] each stream thread writes outputs, repartition
+/// records and changelog records with a transactional producer and commits the input offsets
+/// in the same transaction; consumers read `read_committed`; the commit interval defaults to
+/// 100 ms. See [`StreamsConfig::processing_guarantee`] and [`StreamsConfig::instance_id`].
 ///
 /// # Examples
 ///

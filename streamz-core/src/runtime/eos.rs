@@ -26,7 +26,8 @@ impl ThreadCore {
         self.offsets.clear();
         match fenced {
             true => {
-                // Dropping the old producer first: the new one fences whatever it left.
+                // The new producer, with the same transactional id, fences the old one and
+                // aborts the transaction it left open.
                 self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
             }
             false => self.producer.abort_transaction(timeout),
