@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{bootstrap, per_key, unique};
@@ -82,13 +83,7 @@ fn an_aborted_transaction_is_neither_seen_nor_restored_and_is_processed_again() 
 
     let inputs = records(0..900);
     assert_eq!(out.iter().map(|r| (r.key.clone(), r.value)).collect::<Vec<_>>(), pairs(&inputs), "{status}");
-    let mut expected: std::collections::BTreeMap<String, Vec<Option<i64>>> = Default::default();
-    let mut totals: std::collections::BTreeMap<String, i64> = Default::default();
-    for (key, value, _) in inputs {
-        let total = totals.entry(key.clone()).or_default();
-        *total += value;
-        expected.entry(key).or_default().push(Some(*total));
-    }
+    let expected = running_sums(&inputs);
     assert_eq!(summed.len(), 900, "{status}");
     assert_eq!(per_key(&summed), expected, "{status}");
     Ok(())
@@ -96,4 +91,56 @@ fn an_aborted_transaction_is_neither_seen_nor_restored_and_is_processed_again() 
 
 fn pairs(records: &[(String, i64, Timestamp)]) -> Vec<(String, i64)> {
     records.iter().map(|(k, v, _)| (k.clone(), *v)).collect()
+}
+
+#[test]
+fn a_transaction_aborted_by_the_broker_is_recovered_from_without_stopping() -> anyhow::Result<()> {
+    static SLEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let (input, copy, sums) = (unique("eos-to-in"), unique("eos-to-copy"), unique("eos-to-sums"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    for t in [&input, &copy, &sums] {
+        client.create_topic(t, 1)?;
+    }
+    // Record 100 stalls its transaction (once) past the transaction timeout: the broker aborts
+    // the transaction and fences the producer; the thread replaces it and processes again.
+    let builder = StreamsBuilder::new();
+    let stalled = builder.stream::<String, i64>(&input).map_values(|v| {
+        if v == 100 && !SLEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_secs(6));
+        }
+        v
+    });
+    stalled.to(&copy);
+    stalled.group_by_key().reduce_with(|a, b| a + b, Materialized::named("sums")).to_stream().to(&sums);
+    let config = StreamsConfig::new(unique("eos-to"))
+        .bootstrap_servers(bootstrap())
+        .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
+        .producer_config("transaction.timeout.ms", "2000")
+        .max_poll_records(20);
+    let app = App::new(builder.build()?, config)?.start()?;
+    client.produce(&input, records(0..200))?;
+    let out = client.read_with::<String, i64>(&copy, 200, Duration::from_secs(60), true)?;
+    let summed = client.read_with::<String, Option<i64>>(&sums, 200, Duration::from_secs(30), true)?;
+    let (metrics, errors) = (app.metrics(), app.errors());
+    app.close()?;
+
+    assert!(SLEPT.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(metrics.get("aborted-transactions").copied().unwrap_or(0) >= 1, "{metrics:?}");
+    let inputs = records(0..200);
+    assert_eq!(out.iter().map(|r| (r.key.clone(), r.value)).collect::<Vec<_>>(), pairs(&inputs), "{metrics:?}");
+    let expected = running_sums(&inputs);
+    assert_eq!(per_key(&summed), expected, "{metrics:?}");
+    Ok(())
+}
+
+/// The running sum per key after each of `records`.
+fn running_sums(records: &[(String, i64, Timestamp)]) -> BTreeMap<String, Vec<Option<i64>>> {
+    let mut sums: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
+    for (key, value, _) in records {
+        let values = sums.entry(key.clone()).or_default();
+        let last = values.last().copied().flatten().unwrap_or(0);
+        values.push(Some(last + value));
+    }
+    sums
 }

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use super::thread::{new_producer, ThreadCore};
-use crate::kafka::StreamConsumer;
+use super::thread::ThreadCore;
+use super::{ProcessingGuarantee, StreamsConfig};
+use crate::kafka::{thread_producer_config, SharedProducer, StreamConsumer};
 use crate::task::TaskId;
 use crate::Result;
 
@@ -39,5 +40,21 @@ impl ThreadCore {
         self.env.shared.metrics.add("aborted-transactions", 1);
         tracing::info!(thread = self.index, fenced, tasks = self.tasks.len(), "recovered from a failed transaction");
         Ok(())
+    }
+}
+
+/// The producer of thread `index`: transactional under exactly-once.
+pub(super) fn new_producer(
+    config: &StreamsConfig,
+    bootstrap: &str,
+    client_id: &str,
+    index: usize,
+) -> Result<SharedProducer> {
+    let producer_config = thread_producer_config(config, bootstrap, &format!("{client_id}-producer"), index);
+    match config.processing_guarantee {
+        ProcessingGuarantee::ExactlyOnce => {
+            SharedProducer::transactional(&producer_config, config.startup_timeout.max(Duration::from_secs(30)))
+        }
+        _ => SharedProducer::new(&producer_config),
     }
 }

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::app::AppShared;
+use super::eos::new_producer;
 use super::ProcessingGuarantee;
 use super::StreamsConfig;
 use crate::kafka::{
-    consumer_config, restore_consumer_config, thread_producer_config, KafkaAdmin, KafkaCollector, OffsetCommitter,
-    PartitionEvents, RestoreConsumer, SharedProducer, StreamConsumer,
+    consumer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, OffsetCommitter, PartitionEvents,
+    RestoreConsumer, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
 use crate::task::{lock, FastMap, StoreEntry, Task, TaskId};
@@ -378,23 +379,6 @@ fn step(
         *last_commit = Instant::now();
     }
     Ok(())
-}
-
-/// The producer of thread `index`: transactional under exactly-once.
-pub(super) fn new_producer(
-    config: &StreamsConfig,
-    bootstrap: &str,
-    client_id: &str,
-    index: usize,
-) -> Result<SharedProducer> {
-    let producer_config = thread_producer_config(config, bootstrap, &format!("{client_id}-producer"), index);
-    match config.processing_guarantee {
-        ProcessingGuarantee::ExactlyOnce => SharedProducer::transactional(
-            &producer_config,
-            config.startup_timeout.max(std::time::Duration::from_secs(30)),
-        ),
-        _ => SharedProducer::new(&producer_config),
-    }
 }
 
 fn core_bootstrap(core: &Arc<Mutex<ThreadCore>>) -> String {
