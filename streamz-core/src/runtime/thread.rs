@@ -255,6 +255,10 @@ impl PartitionEvents for Events {
     }
 }
 
+/// How many transactions in a row may fail, with no commit between them, before the thread
+/// gives up.
+const MAX_FAILED_TRANSACTIONS: u32 = 5;
+
 /// Runs stream thread `index` until the application shuts down or fails.
 pub(crate) fn run(index: usize, env: ThreadEnv) {
     let shared = env.shared.clone();
@@ -315,11 +319,20 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     )?;
     consumer.subscribe(&topics)?;
     let mut last_commit = Instant::now();
+    // Failed transactions in a row with no commit between them, and the commit count then.
+    let (mut failures, mut commits) = (0, u64::MAX);
     let result = (|| {
         while !shared.is_shutting_down() {
             match step(&core, &events, &config, &mut consumer, &mut last_commit) {
                 Ok(()) => {}
                 Err(StreamsError::Transaction { message, fenced }) => {
+                    let now = shared.metrics.get("commits");
+                    failures = if now == commits { failures + 1 } else { 1 };
+                    commits = now;
+                    // E.g. a record the broker always rejects: processing it again cannot help.
+                    if failures > MAX_FAILED_TRANSACTIONS {
+                        return Err(StreamsError::Transaction { message, fenced });
+                    }
                     tracing::warn!(thread = index, fenced, error = %message, "transaction failed, recovering");
                     lock(&core).recover(fenced, &consumer)?;
                 }
