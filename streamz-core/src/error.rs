@@ -190,6 +190,17 @@ pub enum StreamsError {
         /// Whether retrying may succeed.
         retriable: bool,
     },
+    /// Under exactly-once, a transaction failed: it was (or will be) aborted and the thread
+    /// starts its tasks again from the committed offsets and state. `fenced`: the producer
+    /// cannot go on (another producer with its transactional id started, or a fatal error),
+    /// so the thread also replaces it. Only reported when that recovery fails.
+    #[error("transaction failed{}: {message}", if *fenced { " (producer fenced)" } else { "" })]
+    Transaction {
+        /// What went wrong.
+        message: String,
+        /// Whether the producer must be replaced.
+        fenced: bool,
+    },
     /// An invariant of streamz was broken.
     #[error("{0} (this is a bug in streamz)")]
     Bug(String),

@@ -2,7 +2,7 @@
 
 use rdkafka::ClientConfig;
 
-use crate::runtime::StreamsConfig;
+use crate::runtime::{ProcessingGuarantee, StreamsConfig};
 
 fn base(_config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -24,6 +24,9 @@ pub(crate) fn consumer_config(config: &StreamsConfig, bootstrap: &str, client_id
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
+    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
+        c.set("isolation.level", "read_committed");
+    }
     for (k, v) in &config.consumer_overrides {
         c.set(k, v);
     }
@@ -42,6 +45,26 @@ pub(crate) fn producer_config(config: &StreamsConfig, bootstrap: &str, client_id
         .set("batch.num.messages", "10000");
     for (k, v) in &config.producer_overrides {
         c.set(k, v);
+    }
+    c
+}
+
+/// The producer of stream thread `index`: under exactly-once, transactional with the id
+/// `<application id>-<instance id>-<index>` and a transaction timeout of 10 s (as Kafka
+/// Streams), unless the producer settings say otherwise.
+pub(crate) fn thread_producer_config(
+    config: &StreamsConfig,
+    bootstrap: &str,
+    client_id: &str,
+    index: usize,
+) -> ClientConfig {
+    let mut c = producer_config(config, bootstrap, client_id);
+    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
+        let id = format!("{}-{}-{index}", config.application_id, config.effective_instance_id());
+        c.set("transactional.id", id);
+        if let Some(timeout) = config.transaction_timeout() {
+            c.set("transaction.timeout.ms", timeout.as_millis().to_string());
+        }
     }
     c
 }

@@ -1,5 +1,6 @@
 //! A record collector backed by a Kafka producer.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,19 +46,23 @@ impl ProducerContext for DeliveryTracker {
 
 /// One producer of a stream thread, shared by its tasks.
 #[derive(Clone)]
-pub(crate) struct SharedProducer(Arc<BaseProducer<DeliveryTracker>>);
+pub(crate) struct SharedProducer {
+    pub(super) inner: Arc<BaseProducer<DeliveryTracker>>,
+    /// Under exactly-once: whether a transaction is open (see `txn.rs`).
+    pub(super) txn: Option<Arc<AtomicBool>>,
+}
 
 impl SharedProducer {
     pub(crate) fn new(config: &ClientConfig) -> Result<Self> {
         let producer = config
             .create_with_context(DeliveryTracker::default())
             .map_err(|e| kafka_error("cannot create the producer", e))?;
-        Ok(SharedProducer(Arc::new(producer)))
+        Ok(SharedProducer { inner: Arc::new(producer), txn: None })
     }
 
     /// Serves delivery reports without waiting.
     pub(crate) fn poll(&self) {
-        self.0.poll(Duration::ZERO);
+        self.inner.poll(Duration::ZERO);
     }
 
     /// Waits until every record sent is acknowledged; reports the first failed delivery.
@@ -67,10 +72,21 @@ impl SharedProducer {
     /// [`StreamsError::Kafka`] when a record could not be delivered (after the client's
     /// retries) or the flush timed out.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
-        self.0.flush(timeout).map_err(|e| kafka_error("cannot flush the producer", e))?;
-        match lock(&self.0.context().failed).take() {
+        if let Err(e) = self.inner.flush(timeout) {
+            return Err(self.failed("cannot flush the producer", e));
+        }
+        match lock(&self.inner.context().failed).take() {
+            Some(message) if self.txn.is_some() => Err(self.txn_failure(message, None)),
             Some(message) => Err(StreamsError::Kafka { message, retriable: false }),
             None => Ok(()),
+        }
+    }
+
+    /// The error for `err`: under exactly-once, a failed transaction.
+    fn failed(&self, doing: &str, err: KafkaError) -> StreamsError {
+        match self.txn.is_some() {
+            true => self.txn_failure(format!("{doing}: {err}"), None),
+            false => kafka_error(doing, err),
         }
     }
 }
@@ -118,17 +134,20 @@ impl RecordCollector for KafkaCollector {
             });
             record = record.headers(owned);
         }
+        self.producer.begin_if_needed()?;
         loop {
-            match self.producer.0.send(record) {
+            match self.producer.inner.send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     record = returned;
-                    self.producer.0.poll(Duration::from_millis(10));
+                    self.producer.inner.poll(Duration::from_millis(10));
                 }
                 Err((KafkaError::MessageProduction(code), _)) if rejects_record(code) => {
                     return Err(StreamsError::RecordRejected { topic: topic.to_string(), message: code.to_string() })
                 }
-                Err((e, _)) => return Err(kafka_error(&format!("cannot send a record to topic `{topic}`"), e)),
+                Err((e, _)) => {
+                    return Err(self.producer.failed(&format!("cannot send a record to topic `{topic}`"), e))
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance};
 use rdkafka::message::{Headers as _, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
@@ -16,10 +16,31 @@ use crate::Result;
 /// Offsets to commit: topic, partition, next offset to read.
 pub(crate) type Offsets = [(Arc<str>, i32, i64)];
 
+/// The consumer group's generation and member id, to send offsets in a transaction with.
+pub(crate) struct GroupMetadata(pub(super) ConsumerGroupMetadata);
+
+/// Commits offsets of the group, or describes the group for a transaction to commit them.
+pub(crate) trait OffsetCommitter {
+    /// Commits `offsets` synchronously (at-least-once).
+    fn commit(&self, offsets: &Offsets) -> Result<()>;
+    /// The group's current metadata (exactly-once).
+    fn group_metadata(&self) -> Option<GroupMetadata>;
+}
+
+impl OffsetCommitter for BaseConsumer<RebalanceContext> {
+    fn commit(&self, offsets: &Offsets) -> Result<()> {
+        commit_with(self, offsets)
+    }
+
+    fn group_metadata(&self) -> Option<GroupMetadata> {
+        Consumer::group_metadata(self).map(GroupMetadata)
+    }
+}
+
 /// What a stream thread does when its partitions change. Called from within `poll`.
 pub(crate) trait PartitionEvents: Send + Sync {
-    /// `partitions` are about to be taken away: finish and commit their work with `commit`.
-    fn revoked(&self, partitions: &[(String, i32)], commit: &dyn Fn(&Offsets) -> Result<()>);
+    /// `partitions` are about to be taken away: finish and commit their work with `committer`.
+    fn revoked(&self, partitions: &[(String, i32)], committer: &dyn OffsetCommitter);
     /// `partitions` were assigned.
     fn assigned(&self, partitions: &[(String, i32)]);
 }
@@ -43,13 +64,13 @@ fn commit_with(consumer: &BaseConsumer<RebalanceContext>, offsets: &Offsets) -> 
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
             .map_err(|e| kafka_error("cannot list offsets", e))?;
     }
-    consumer.commit(&list, CommitMode::Sync).map_err(|e| kafka_error("cannot commit offsets", e))
+    Consumer::commit(consumer, &list, CommitMode::Sync).map_err(|e| kafka_error("cannot commit offsets", e))
 }
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(list) = rebalance {
-            self.events.revoked(&partitions(list), &|offsets| commit_with(consumer, offsets));
+            self.events.revoked(&partitions(list), consumer);
         }
     }
 
@@ -114,9 +135,37 @@ impl StreamConsumer {
         Ok(out)
     }
 
-    /// Commits `offsets` synchronously.
-    pub(crate) fn commit(&self, offsets: &Offsets) -> Result<()> {
-        commit_with(&self.consumer, offsets)
+    /// The consumer, to commit offsets with.
+    pub(crate) fn committer(&self) -> &dyn OffsetCommitter {
+        &self.consumer
+    }
+
+    /// Moves every assigned partition back to its committed offset (the beginning when none
+    /// is committed), dropping what was fetched beyond it.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the assignment or the
+    /// committed offsets cannot be read, or a seek fails.
+    pub(crate) fn rewind_to_committed(&self, timeout: Duration) -> Result<()> {
+        let assigned = self.consumer.assignment().map_err(|e| kafka_error("cannot read the assignment", e))?;
+        if assigned.count() == 0 {
+            return Ok(());
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(assigned, timeout)
+            .map_err(|e| kafka_error("cannot read the committed offsets", e))?;
+        for e in committed.elements() {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            self.consumer
+                .seek(e.topic(), e.partition(), offset, timeout)
+                .map_err(|err| kafka_error(&format!("cannot seek `{}` [{}]", e.topic(), e.partition()), err))?;
+        }
+        Ok(())
     }
 
     /// Leaves the group (revoking partitions through the callbacks).

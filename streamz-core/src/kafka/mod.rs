@@ -11,11 +11,12 @@ mod embedded;
 mod errors;
 mod restore;
 mod tools;
+mod txn;
 
 pub(crate) use admin::KafkaAdmin;
-pub(crate) use client::{consumer_config, global_consumer_config, producer_config};
+pub(crate) use client::{consumer_config, global_consumer_config, thread_producer_config};
 pub(crate) use collector::{KafkaCollector, SharedProducer};
-pub(crate) use consumer::{GlobalConsumer, PartitionEvents, StreamConsumer};
+pub(crate) use consumer::{GlobalConsumer, OffsetCommitter, PartitionEvents, StreamConsumer};
 pub use embedded::EmbeddedCluster;
 pub(crate) use embedded::EmbeddedHandle;
 pub(crate) use errors::{is_transient, kafka_error};

@@ -33,6 +33,10 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         .set("fetch.max.bytes", "52428800")
         .set("max.partition.fetch.bytes", "10485760")
         .set("queued.min.messages", "100000");
+    if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
+        // Only committed changes come back: an aborted transaction's writes are skipped.
+        c.set("isolation.level", "read_committed");
+    }
     for (k, v) in &config.consumer_overrides {
         c.set(k, v);
     }

@@ -88,13 +88,26 @@ impl App {
     ///
     /// # Errors
     ///
-    /// [`StreamsError::Topology`] when the configuration cannot work (an empty application id).
+    /// [`StreamsError::Topology`] when the configuration cannot work: an empty application id,
+    /// or under exactly-once a commit interval not shorter than the transaction timeout.
     pub fn new(topology: Topology, config: StreamsConfig) -> Result<Self> {
         if config.application_id.is_empty() || config.application_id.contains(char::is_whitespace) {
             return Err(StreamsError::Topology(crate::TopologyError::Invalid {
                 operator: "application id".into(),
                 reason: format!("`{}` must be non-empty and without spaces", config.application_id),
             }));
+        }
+        if let Some(timeout) = config.transaction_timeout() {
+            if config.effective_commit_interval() >= timeout {
+                return Err(StreamsError::Topology(crate::TopologyError::Invalid {
+                    operator: "commit interval".into(),
+                    reason: format!(
+                        "under exactly-once the commit interval ({:?}) must be shorter than the transaction timeout \
+                         ({timeout:?}, producer setting `transaction.timeout.ms`), or every transaction times out",
+                        config.effective_commit_interval()
+                    ),
+                }));
+            }
         }
         Ok(App { topology: Arc::new(topology), config, listener: None })
     }
@@ -150,7 +163,7 @@ impl App {
         let env = ThreadEnv {
             topology: self.topology.clone(),
             plan,
-            config: self.config.clone(),
+            config: self.config.clone().resolve_instance_id(),
             bootstrap: bootstrap.clone(),
             shared: shared.clone(),
             globals,
@@ -208,7 +221,8 @@ impl RunningApp {
         true
     }
 
-    /// Counters: `records-processed`, `commits`, `dropped-records` and its breakdown.
+    /// Counters: `records-processed`, `commits`, `restored-records`, `aborted-transactions`
+    /// (exactly-once), `dropped-records` and its breakdown.
     pub fn metrics(&self) -> BTreeMap<String, u64> {
         self.shared.metrics.snapshot()
     }

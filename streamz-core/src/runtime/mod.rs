@@ -7,7 +7,10 @@
 //! `<application id>-<store>-changelog`, at the partition of its task (see [`crate::state`]
 //! for the record layouts), through the thread's producer. A commit flushes the producer
 //! before it commits the input offsets, so the changelog holds at least every change that
-//! the committed offsets account for (at-least-once).
+//! the committed offsets account for (at-least-once). Under
+//! [`ProcessingGuarantee::ExactlyOnce`] the changelog writes, the outputs and the input
+//! offsets are committed in one transaction, and stores are restored `read_committed`, so a
+//! restored store holds exactly the changes of the committed offsets.
 //!
 //! When a rebalance assigns a partition, the thread creates the task and, before the task
 //! processes a record, restores each of its logged stores: a restore consumer (outside the
@@ -36,10 +39,11 @@
 
 mod app;
 mod config;
+mod eos;
 mod global;
 mod state;
 mod thread;
 
 pub use app::{App, RunningApp};
-pub use config::{StreamsConfig, BOOTSTRAP_ENV};
+pub use config::{ProcessingGuarantee, StreamsConfig, BOOTSTRAP_ENV};
 pub use state::AppState;

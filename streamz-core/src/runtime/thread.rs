@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::app::AppShared;
+use super::eos::new_producer;
+use super::ProcessingGuarantee;
 use super::StreamsConfig;
 use crate::kafka::{
-    consumer_config, producer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, PartitionEvents,
+    consumer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, OffsetCommitter, PartitionEvents,
     RestoreConsumer, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
@@ -29,17 +31,21 @@ pub(crate) struct ThreadEnv {
 }
 
 /// The tasks of a thread and the offsets they have processed.
-struct ThreadCore {
-    env: ThreadEnv,
-    index: usize,
-    producer: SharedProducer,
+pub(super) struct ThreadCore {
+    pub(super) env: ThreadEnv,
+    pub(super) index: usize,
+    /// The thread's client id (prefix of its clients' ids).
+    pub(super) client_id: String,
+    pub(super) producer: SharedProducer,
     /// Reads changelogs to restore the stores of new tasks.
     restore: RestoreConsumer,
-    tasks: BTreeMap<TaskId, Task>,
+    pub(super) tasks: BTreeMap<TaskId, Task>,
     /// Resolved topic → the sub-topologies reading it.
     readers: FastMap<String, Vec<u32>>,
     /// Next offset to commit per input partition.
-    offsets: BTreeMap<(Arc<str>, i32), i64>,
+    pub(super) offsets: BTreeMap<(Arc<str>, i32), i64>,
+    /// The offsets committed last, so that only moved ones are committed again.
+    pub(super) committed: BTreeMap<(Arc<str>, i32), i64>,
     /// An error raised inside a rebalance callback, reported by the thread's loop.
     error: Option<StreamsError>,
     /// Deletes consumed records of repartition topics; the topics and when it last ran.
@@ -97,14 +103,29 @@ impl ThreadCore {
         Ok(())
     }
 
-    /// At-least-once commit: flush stores, then the producer, then commit the offsets.
-    fn commit(&mut self, commit: &dyn Fn(&[(Arc<str>, i32, i64)]) -> Result<()>) -> Result<()> {
+    /// Commits: flush stores, then the producer, then commit the offsets that moved (under
+    /// exactly-once, with the producer's transaction).
+    fn commit(&mut self, committer: &dyn OffsetCommitter) -> Result<()> {
         for task in self.tasks.values_mut() {
             task.flush()?;
         }
-        self.producer.flush(self.env.config.startup_timeout.max(std::time::Duration::from_secs(30)))?;
-        let offsets: Vec<(Arc<str>, i32, i64)> = self.offsets.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect();
-        commit(&offsets)?;
+        let timeout = self.env.config.startup_timeout.max(std::time::Duration::from_secs(30));
+        self.producer.flush(timeout)?;
+        let offsets: Vec<(Arc<str>, i32, i64)> = self
+            .offsets
+            .iter()
+            .filter(|(tp, o)| self.committed.get(*tp) != Some(*o))
+            .map(|((t, p), o)| (t.clone(), *p, *o))
+            .collect();
+        match self.env.config.processing_guarantee {
+            ProcessingGuarantee::ExactlyOnce => {
+                self.producer.commit_transaction(&offsets, committer.group_metadata().as_ref(), timeout)?
+            }
+            _ => committer.commit(&offsets)?,
+        }
+        for (t, p, o) in &offsets {
+            self.committed.insert((t.clone(), *p), *o);
+        }
         self.env.shared.metrics.add("commits", 1);
         self.purge_repartition_topics(&offsets);
         Ok(())
@@ -127,7 +148,7 @@ impl ThreadCore {
         }
     }
 
-    fn create_task(&mut self, id: TaskId) -> Result<()> {
+    pub(super) fn create_task(&mut self, id: TaskId) -> Result<()> {
         if self.tasks.contains_key(&id) {
             return Ok(());
         }
@@ -168,12 +189,13 @@ impl ThreadCore {
         Ok(())
     }
 
-    fn close_all(&mut self) {
+    pub(super) fn close_all(&mut self) {
         for (id, mut task) in std::mem::take(&mut self.tasks) {
             task.close();
             tracing::debug!(thread = self.index, task = %id, "closed task");
         }
         self.offsets.clear();
+        self.committed.clear();
     }
 }
 
@@ -184,7 +206,7 @@ struct Events {
 }
 
 impl PartitionEvents for Events {
-    fn revoked(&self, partitions: &[(String, i32)], commit: &dyn Fn(&[(Arc<str>, i32, i64)]) -> Result<()>) {
+    fn revoked(&self, partitions: &[(String, i32)], committer: &dyn OffsetCommitter) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let mut core = lock(&self.core);
         core.env.shared.thread_running(core.index, false);
@@ -193,9 +215,18 @@ impl PartitionEvents for Events {
             core.close_all();
             return;
         }
-        let result = core.process().and_then(|_| core.commit(commit));
+        let result = core.process().and_then(|_| core.commit(committer));
         match result {
             Ok(()) => {}
+            // Nothing of the transaction is committed: the new owner starts from the last
+            // commit. A fenced producer is replaced by the thread's loop.
+            Err(e @ StreamsError::Transaction { .. }) => {
+                tracing::warn!(thread = core.index, error = %e, "cannot commit revoked partitions, aborting");
+                core.producer.abort_transaction(std::time::Duration::from_secs(30));
+                if matches!(e, StreamsError::Transaction { fenced: true, .. }) {
+                    core.error.get_or_insert(e);
+                }
+            }
             // The partitions move on anyway: their new owner processes what was not committed
             // again (at-least-once), so a failed commit here is not fatal.
             Err(e @ StreamsError::Kafka { .. }) => {
@@ -224,6 +255,10 @@ impl PartitionEvents for Events {
     }
 }
 
+/// How many transactions in a row may fail, with no commit between them, before the thread
+/// gives up.
+const MAX_FAILED_TRANSACTIONS: u32 = 5;
+
 /// Runs stream thread `index` until the application shuts down or fails.
 pub(crate) fn run(index: usize, env: ThreadEnv) {
     let shared = env.shared.clone();
@@ -235,8 +270,7 @@ pub(crate) fn run(index: usize, env: ThreadEnv) {
 
 fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     let client_id = format!("{}-StreamThread-{}", env.config.application_id, index + 1);
-    let producer =
-        SharedProducer::new(&producer_config(&env.config, &env.bootstrap, &format!("{client_id}-producer")))?;
+    let producer = new_producer(&env.config, &env.bootstrap, &client_id, index)?;
     let mut readers: FastMap<String, Vec<u32>> = FastMap::default();
     for sub in &env.topology.subtopologies {
         for t in &sub.source_topics {
@@ -267,11 +301,13 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     let core = Arc::new(Mutex::new(ThreadCore {
         env,
         index,
-        producer: producer.clone(),
+        client_id: client_id.clone(),
+        producer,
         restore,
         tasks: BTreeMap::new(),
         readers,
         offsets: BTreeMap::new(),
+        committed: BTreeMap::new(),
         error: None,
         purge,
         failed: false,
@@ -283,48 +319,79 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     )?;
     consumer.subscribe(&topics)?;
     let mut last_commit = Instant::now();
+    // Failed transactions in a row with no commit between them, and the commit count then.
+    let (mut failures, mut commits) = (0, u64::MAX);
     let result = (|| {
         while !shared.is_shutting_down() {
-            let generation = events.generation.load(Ordering::SeqCst);
-            let batch = consumer.poll_batch(config.max_poll_records, config.poll_timeout, &|| {
-                events.generation.load(Ordering::SeqCst) != generation
-            })?;
-            let mut core = lock(&core);
-            if let Some(e) = core.error.take() {
-                return Err(e);
-            }
-            if events.generation.load(Ordering::SeqCst) == generation {
-                for raw in batch {
-                    core.add(raw)?;
+            match step(&core, &events, &config, &mut consumer, &mut last_commit) {
+                Ok(()) => {}
+                Err(StreamsError::Transaction { message, fenced }) => {
+                    let now = shared.metrics.get("commits");
+                    failures = if now == commits { failures + 1 } else { 1 };
+                    commits = now;
+                    // E.g. a record the broker always rejects: processing it again cannot help.
+                    if failures > MAX_FAILED_TRANSACTIONS {
+                        return Err(StreamsError::Transaction { message, fenced });
+                    }
+                    tracing::warn!(thread = index, fenced, error = %message, "transaction failed, recovering");
+                    lock(&core).recover(fenced, &consumer)?;
                 }
-            }
-            let processed = core.process()?;
-            shared.metrics.add("records-processed", processed);
-            producer.poll();
-            core.punctuate(Timestamp::now())?;
-            if last_commit.elapsed() >= config.commit_interval {
-                match core.commit(&|offsets| consumer.commit(offsets)) {
-                    Ok(()) => {}
-                    // E.g. a rebalance under way: the offsets are committed at the next
-                    // commit, or when the partitions are revoked.
-                    Err(e) if e.is_retriable() => tracing::warn!(thread = index, error = %e, "commit failed, retrying"),
-                    Err(e) => return Err(e),
-                }
-                last_commit = Instant::now();
+                Err(e) => return Err(e),
             }
         }
         let mut core = lock(&core);
         core.process()?;
-        core.commit(&|offsets| consumer.commit(offsets))?;
+        core.commit(consumer.committer())?;
         core.close_all();
         Ok(())
     })();
     if result.is_err() {
-        lock(&core).failed = true;
+        let mut core = lock(&core);
+        core.failed = true;
+        // Nothing of the failed transaction is ever read by `read_committed` readers.
+        core.producer.abort_transaction(config.startup_timeout);
     }
     consumer.unsubscribe();
     drop(consumer);
     result
+}
+
+/// One turn of a thread's loop: poll a batch, process it, punctuate, commit when due.
+fn step(
+    core: &Arc<Mutex<ThreadCore>>,
+    events: &Events,
+    config: &StreamsConfig,
+    consumer: &mut StreamConsumer,
+    last_commit: &mut Instant,
+) -> Result<()> {
+    let generation = events.generation.load(Ordering::SeqCst);
+    let batch = consumer.poll_batch(config.max_poll_records, config.poll_timeout, &|| {
+        events.generation.load(Ordering::SeqCst) != generation
+    })?;
+    let mut core = lock(core);
+    if let Some(e) = core.error.take() {
+        return Err(e);
+    }
+    if events.generation.load(Ordering::SeqCst) == generation {
+        for raw in batch {
+            core.add(raw)?;
+        }
+    }
+    let processed = core.process()?;
+    core.env.shared.metrics.add("records-processed", processed);
+    core.producer.poll();
+    core.punctuate(Timestamp::now())?;
+    if last_commit.elapsed() >= config.effective_commit_interval() {
+        match core.commit(consumer.committer()) {
+            Ok(()) => {}
+            // E.g. a rebalance under way: the offsets are committed at the next
+            // commit, or when the partitions are revoked.
+            Err(e) if e.is_retriable() => tracing::warn!(thread = core.index, error = %e, "commit failed, retrying"),
+            Err(e) => return Err(e),
+        }
+        *last_commit = Instant::now();
+    }
+    Ok(())
 }
 
 fn core_bootstrap(core: &Arc<Mutex<ThreadCore>>) -> String {

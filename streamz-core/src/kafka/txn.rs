@@ -1,0 +1,158 @@
+//! The transactional side of a stream thread's producer, under exactly-once.
+//!
+//! A transaction is begun lazily, before the first record sent after a commit (or by the
+//! commit itself when only offsets moved), and committed together with the input offsets.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::Producer;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::collector::SharedProducer;
+use super::consumer::{GroupMetadata, Offsets};
+use super::kafka_error;
+use crate::{Result, StreamsError};
+
+/// What a failed transactional call asks for.
+enum Failure {
+    /// Retrying the same call may succeed.
+    Retry,
+    /// Abort (or replace the producer when `fenced`), then start again from the last commit.
+    Abort { fenced: bool },
+}
+
+fn classify(err: &KafkaError) -> Failure {
+    match err {
+        KafkaError::Transaction(e) if e.is_retriable() => Failure::Retry,
+        // Neither abortable nor retriable (e.g. a call in the wrong state): only a new
+        // producer recovers from that.
+        KafkaError::Transaction(e) => Failure::Abort { fenced: e.is_fatal() || !e.txn_requires_abort() },
+        _ => Failure::Abort { fenced: false },
+    }
+}
+
+impl SharedProducer {
+    /// A transactional producer (`config` has a `transactional.id`), registered with the
+    /// transaction coordinator: any earlier producer with the same id is fenced and its open
+    /// transaction aborted.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`] when the producer cannot be created or registered in `timeout`.
+    pub(crate) fn transactional(config: &ClientConfig, timeout: Duration) -> Result<Self> {
+        let mut producer = SharedProducer::new(config)?;
+        producer.txn = Some(Arc::new(AtomicBool::new(false)));
+        let deadline = Instant::now() + timeout;
+        loop {
+            match producer.inner.init_transactions(timeout) {
+                Ok(()) => return Ok(producer),
+                Err(e) if matches!(classify(&e), Failure::Retry) && Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "retrying to initialize transactions");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(kafka_error("cannot initialize transactions", e)),
+            }
+        }
+    }
+
+    /// Under exactly-once, begins a transaction unless one is open; otherwise does nothing.
+    pub(crate) fn begin_if_needed(&self) -> Result<()> {
+        let Some(open) = &self.txn else { return Ok(()) };
+        if open.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.inner.begin_transaction().map_err(|e| self.txn_error("cannot begin a transaction", &e))?;
+        open.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Commits the open transaction with `offsets` (the next offsets to read) of the consumer
+    /// group described by `group`. Records sent must have been flushed. Does nothing when no
+    /// transaction is open and no offset moved.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Transaction`] when the transaction must be aborted or the producer
+    /// replaced; retriable errors are retried until `timeout`.
+    pub(crate) fn commit_transaction(
+        &self,
+        offsets: &Offsets,
+        group: Option<&GroupMetadata>,
+        timeout: Duration,
+    ) -> Result<()> {
+        let Some(open) = &self.txn else {
+            return Err(StreamsError::Bug("commit of a non-transactional producer".into()));
+        };
+        if !open.load(Ordering::SeqCst) && offsets.is_empty() {
+            return Ok(());
+        }
+        self.begin_if_needed()?;
+        if !offsets.is_empty() {
+            let Some(group) = group else {
+                return Err(self.txn_failure("the consumer has no group metadata".into(), None));
+            };
+            let mut list = TopicPartitionList::with_capacity(offsets.len());
+            for (topic, partition, offset) in offsets {
+                list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                    .map_err(|e| kafka_error("cannot list offsets", e))?;
+            }
+            self.retrying("cannot send offsets to the transaction", timeout, || {
+                self.inner.send_offsets_to_transaction(&list, &group.0, timeout)
+            })?;
+        }
+        self.retrying("cannot commit the transaction", timeout, || self.inner.commit_transaction(timeout))?;
+        open.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Aborts the open transaction, if any: its records are never seen by `read_committed`
+    /// readers. A failure is logged: the broker aborts the transaction anyway when it times out
+    /// or the producer is replaced.
+    pub(crate) fn abort_transaction(&self, timeout: Duration) {
+        let Some(open) = &self.txn else { return };
+        if !open.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.inner.abort_transaction(timeout) {
+            tracing::warn!(error = %e, "cannot abort the transaction");
+        }
+    }
+
+    fn retrying(
+        &self,
+        doing: &str,
+        timeout: Duration,
+        call: impl Fn() -> rdkafka::error::KafkaResult<()>,
+    ) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match call() {
+                Ok(()) => return Ok(()),
+                Err(e) if matches!(classify(&e), Failure::Retry) && Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "{doing}, retrying");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(self.txn_error(doing, &e)),
+            }
+        }
+    }
+
+    fn txn_error(&self, doing: &str, err: &KafkaError) -> StreamsError {
+        let fenced = matches!(classify(err), Failure::Abort { fenced: true });
+        self.txn_failure(format!("{doing}: {err}"), Some(fenced))
+    }
+
+    /// A failed transaction; fenced when the producer says so (a fatal error) or `fenced`.
+    pub(super) fn txn_failure(&self, message: String, fenced: Option<bool>) -> StreamsError {
+        let fatal = self.inner.client().fatal_error();
+        let fenced = fenced.unwrap_or(false) || fatal.is_some();
+        let message = match fatal {
+            Some((code, reason)) => format!("{message} (fatal: {code}: {reason})"),
+            None => message,
+        };
+        StreamsError::Transaction { message, fenced }
+    }
+}
