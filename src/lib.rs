@@ -89,7 +89,10 @@
 //! At-least-once: a commit flushes the stores, waits until every record produced so far (to
 //! output, repartition and changelog topics) is acknowledged, and only then commits the input
 //! offsets. After a crash the uncommitted input is processed again, so outputs may repeat but
-//! are never lost. Exactly-once processing (Kafka transactions) is planned.
+//! are never lost. Under exactly-once
+//! ([`ProcessingGuarantee::ExactlyOnce`](runtime::ProcessingGuarantee)) each stream thread's
+//! outputs, changelog writes and input offsets commit in one Kafka transaction; readers with
+//! `read_committed` see every result exactly once, across crashes and rebalances.
 //!
 //! ## Semantics
 //!
