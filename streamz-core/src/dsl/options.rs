@@ -213,7 +213,7 @@ pub struct Materialized<K, V> {
     pub(crate) name: Option<String>,
     pub(crate) key_serde: Option<SerdeRef<K>>,
     pub(crate) value_serde: Option<SerdeRef<V>>,
-    pub(crate) backend: StoreBackend,
+    pub(crate) backend: Option<StoreBackend>,
     pub(crate) retention: Option<Duration>,
     pub(crate) logging: bool,
 }
@@ -226,14 +226,7 @@ impl<K, V> std::fmt::Debug for Materialized<K, V> {
 
 impl<K, V> Default for Materialized<K, V> {
     fn default() -> Self {
-        Materialized {
-            name: None,
-            key_serde: None,
-            value_serde: None,
-            backend: StoreBackend::InMemory,
-            retention: None,
-            logging: true,
-        }
+        Materialized { name: None, key_serde: None, value_serde: None, backend: None, retention: None, logging: true }
     }
 }
 
@@ -250,9 +243,10 @@ impl<K, V> Materialized<K, V> {
         self
     }
 
-    /// Keeps the store in this backend.
+    /// Keeps the store in this backend, whatever the application's default
+    /// ([`StreamsConfig::default_store_backend`](crate::runtime::StreamsConfig::default_store_backend)).
     pub fn with_backend(mut self, backend: StoreBackend) -> Self {
-        self.backend = backend;
+        self.backend = Some(backend);
         self
     }
 

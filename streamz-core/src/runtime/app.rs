@@ -146,7 +146,9 @@ impl App {
         });
         shared.set_state(AppState::Rebalancing);
         let plan = Arc::new(plan);
-        let (globals, global_thread) = super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared)?;
+        let stores = self.config.store_env();
+        let (globals, global_thread) =
+            super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared, &stores)?;
         let env = ThreadEnv {
             topology: self.topology.clone(),
             plan,
@@ -154,6 +156,7 @@ impl App {
             bootstrap: bootstrap.clone(),
             shared: shared.clone(),
             globals,
+            stores,
         };
         let mut handles: Vec<JoinHandle<()>> = global_thread.into_iter().collect();
         for index in 0..threads {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::state::{RocksDbMemory, StoreBackend, StoreEnv};
 use crate::task::TimestampPolicy;
 
 /// The environment variable naming the bootstrap servers when none are configured.
@@ -31,6 +32,8 @@ pub struct StreamsConfig {
     pub(crate) num_stream_threads: usize,
     pub(crate) commit_interval: Duration,
     pub(crate) state_dir: PathBuf,
+    pub(crate) store_memory: usize,
+    pub(crate) default_store_backend: StoreBackend,
     pub(crate) replication_factor: i32,
     pub(crate) timestamp_policy: TimestampPolicy,
     pub(crate) poll_timeout: Duration,
@@ -53,6 +56,8 @@ impl StreamsConfig {
             num_stream_threads: 1,
             commit_interval: Duration::from_secs(30),
             state_dir: std::env::temp_dir().join("streamz"),
+            store_memory: RocksDbMemory::DEFAULT_BYTES,
+            default_store_backend: StoreBackend::RocksDb,
             replication_factor: 1,
             timestamp_policy: TimestampPolicy::Fail,
             poll_timeout: Duration::from_millis(100),
@@ -104,10 +109,67 @@ impl StreamsConfig {
         self
     }
 
-    /// Keeps local state under `dir` (for persistent stores).
+    /// Keeps local state under `dir` (`$TMPDIR/streamz` by default): a RocksDB store `name`
+    /// of task `<sub-topology>_<partition>` lives in `<dir>/<application id>/<task>/<name>`
+    /// (`global` instead of the task for global stores).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").state_dir("/var/lib/streamz");
+    /// assert_eq!(config.store_env().dir(), std::path::Path::new("/var/lib/streamz/fraud-detector"));
+    /// ```
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = dir.into();
         self
+    }
+
+    /// Bounds the memory of all RocksDB stores of this application together (per running
+    /// instance) to about `bytes` (64 MiB by default): one block cache of `bytes` shared by
+    /// every store, with the memtables of every store (at most half of it) charged to it.
+    /// Beyond this bound, each open store costs a small fixed overhead (file handles, table
+    /// readers, a partly filled memtable block); see the [state](crate::state) docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").store_memory(256 << 20);
+    /// assert_eq!(config.store_env().memory().bytes(), 256 << 20);
+    /// ```
+    pub fn store_memory(mut self, bytes: usize) -> Self {
+        self.store_memory = bytes;
+        self
+    }
+
+    /// Keeps the stores that name no backend (no
+    /// [`Materialized::with_backend`](crate::dsl::Materialized::with_backend)) in `backend`:
+    /// [`StoreBackend::RocksDb`] by default, as Kafka Streams. Suppression buffers stay in
+    /// memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    /// use streamz_core::state::StoreBackend;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").default_store_backend(StoreBackend::InMemory);
+    /// assert_eq!(config.store_env().default_backend(), StoreBackend::InMemory);
+    /// ```
+    pub fn default_store_backend(mut self, backend: StoreBackend) -> Self {
+        self.default_store_backend = backend;
+        self
+    }
+
+    /// Where this application's stores live, with a new shared RocksDB memory of
+    /// [`store_memory`](Self::store_memory) bytes (an application builds it once at start).
+    pub fn store_env(&self) -> StoreEnv {
+        StoreEnv::new(self.state_dir.join(&self.application_id))
+            .with_default_backend(self.default_store_backend)
+            .with_memory(RocksDbMemory::new(self.store_memory))
     }
 
     /// Replication factor of internal topics (1 by default, for a single broker).

@@ -60,6 +60,7 @@ pub(crate) fn start(
     config: &StreamsConfig,
     bootstrap: &str,
     shared: &Arc<AppShared>,
+    stores: &crate::state::StoreEnv,
 ) -> Result<(HashMap<String, StoreEntry>, Option<JoinHandle<()>>)> {
     if topology.global.is_empty() {
         return Ok((HashMap::new(), None));
@@ -74,6 +75,7 @@ pub(crate) fn start(
             wall_clock: Timestamp::now(),
             timestamp_policy: config.timestamp_policy,
             globals: HashMap::new(),
+            stores: stores.clone(),
         };
         let task = topology.create_task(plan, TaskId { subtopology: sub.id, partition: -1 }, true, env)?;
         for name in &sub.stores {

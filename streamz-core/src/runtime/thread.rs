@@ -26,6 +26,8 @@ pub(crate) struct ThreadEnv {
     pub(crate) bootstrap: String,
     pub(crate) shared: Arc<AppShared>,
     pub(crate) globals: HashMap<String, StoreEntry>,
+    /// The application's stores: directory, default backend, shared RocksDB memory.
+    pub(crate) stores: crate::state::StoreEnv,
 }
 
 /// The tasks of a thread and the offsets they have processed.
@@ -120,6 +122,7 @@ impl ThreadCore {
             wall_clock: Timestamp::now(),
             timestamp_policy: self.env.config.timestamp_policy,
             globals: self.env.globals.clone(),
+            stores: self.env.stores.clone(),
         };
         let task = self.env.topology.create_task(&self.env.plan, id, false, env)?;
         tracing::debug!(thread = self.index, task = %id, "created task");

@@ -3,6 +3,49 @@
 //! Stores are typed and ordered by the bytes of their serialized keys (as Kafka Streams'
 //! stores are), so every backend iterates in the same order.
 //!
+//! # Backends
+//!
+//! Every store trait has two backends with the same semantics, down to iteration order and
+//! the expiry rules of window and session stores (the same tests run on both):
+//!
+//! - [`StoreBackend::InMemory`]: ordered maps; the test driver's default.
+//! - [`StoreBackend::RocksDb`]: RocksDB on local disk, for state larger than memory; an
+//!   application's default ([`StreamsConfig::default_store_backend`](crate::runtime::StreamsConfig::default_store_backend)).
+//!   [`Materialized::with_backend`](crate::dsl::Materialized::with_backend) picks one per store.
+//!
+//! RocksDB stores write without a write-ahead log (the changelog is the log): a write goes to
+//! the store's memtable, so reads see it at once, and [`StateStore::flush`] (at each commit)
+//! writes memtables to SST files. (Writing through costs one memtable insert per put; a
+//! write batch applied at flush would need an overlay map for reads and merged iteration, for
+//! no gain without a log.) Keys are the serialized key bytes; window and session stores
+//! escape them (0x00 becomes 0x00 0xFF, then 0x00 0x00 ends the key) and append the window
+//! start and a sequence number, or the session end and start (8 bytes each, big-endian with
+//! the sign bit flipped), so that RocksDB's byte order is (key bytes, time) for any key.
+//! Values carry a one-byte tag so that a null value is an entry. Window and session stores
+//! keep each time segment (`max(retention / 2, 60 s)`) in a column family of its own and drop
+//! it whole when it expires: its files are deleted, with no tombstones and no compaction.
+//!
+//! # Memory
+//!
+//! All RocksDB stores of an application share one [`RocksDbMemory`] of
+//! [`StreamsConfig::store_memory`](crate::runtime::StreamsConfig::store_memory) bytes (64 MiB by
+//! default): one LRU block cache holding data, index and filter blocks, and one write buffer
+//! manager limiting all memtables to half of it, charged to the same cache. So blocks and
+//! memtables together stay near that bound whatever the number of tasks × stores (plus
+//! RocksDB's fixed cost per open store and column family: file handles, table readers, a
+//! memtable's first arena block of `write buffer / 8`, a few KiB of metadata). A window or
+//! session store has up to `retention / segment + 2` column families. When the memtables
+//! reach their limit, the largest are flushed early, so many stores mean smaller SST files.
+//!
+//! # Directories
+//!
+//! A store `name` of task `<sub-topology>_<partition>` lives in
+//! `<state dir>/<application id>/<task>/<name>` (`global` in place of the task for global
+//! stores). A logged store, and a global store, is rebuilt from the beginning of its
+//! changelog (or source topic) when its task is created, so what it left on disk is deleted
+//! first; a store without logging keeps what it wrote (flushed at each commit and at close).
+//! The test driver keeps its stores in a temporary directory deleted with the driver.
+//!
 //! # Changelogs
 //!
 //! A logged store (the default; `Materialized::without_logging` turns it off) writes
@@ -39,19 +82,33 @@ mod changelog;
 #[cfg(test)]
 #[path = "changelog_tests.rs"]
 mod changelog_tests;
+mod env;
 mod key_buf;
+#[cfg(test)]
+mod kv_tests;
 mod logged_kv;
 mod logged_session;
 mod logged_window;
 mod memory_kv;
 mod memory_session;
 mod memory_window;
+mod rocksdb;
+#[cfg(test)]
+mod rocksdb_tests;
 mod segments;
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
+mod test_backends;
+#[cfg(test)]
 mod test_serdes;
+#[cfg(test)]
+mod window_tests;
 
+pub use self::rocksdb::{RocksDbKeyValueStore, RocksDbMemory, RocksDbSessionStore, RocksDbWindowStore};
 pub use backend::{key_value_store, session_store, window_store, StoreBackend};
 pub(crate) use changelog::{ChangeLogger, SharedChangelog};
+pub use env::StoreEnv;
 pub(crate) use logged_kv::logged_key_value_store;
 pub(crate) use logged_session::logged_session_store;
 pub(crate) use logged_window::logged_window_store;

@@ -11,11 +11,15 @@ use super::{TestInputTopic, TestOutputTopic};
 use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
-use crate::state::{KeyValueStore, SessionStore, WindowStore};
+use crate::state::{KeyValueStore, RocksDbMemory, SessionStore, StoreBackend, StoreEnv, WindowStore};
 use crate::task::{lock, FastMap, Metrics, StoreEntry, Task, TaskId, TimestampPolicy};
 use crate::time::{Timestamp, Window};
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::Result;
+
+/// The environment variable that, set to `rocksdb`, makes RocksDB the drivers' default store
+/// backend (to run a whole test suite on RocksDB stores).
+pub const STORE_BACKEND_ENV: &str = "STREAMZ_DRIVER_STORE_BACKEND";
 
 /// Settings of a [`TopologyTestDriver`].
 #[derive(Clone, Debug)]
@@ -24,6 +28,8 @@ pub struct DriverConfig {
     partitions: BTreeMap<String, i32>,
     wall_clock: Timestamp,
     timestamp_policy: TimestampPolicy,
+    default_store_backend: StoreBackend,
+    store_memory: usize,
 }
 
 impl Default for DriverConfig {
@@ -33,6 +39,11 @@ impl Default for DriverConfig {
             partitions: BTreeMap::new(),
             wall_clock: Timestamp(0),
             timestamp_policy: TimestampPolicy::Fail,
+            default_store_backend: match std::env::var(STORE_BACKEND_ENV).as_deref() {
+                Ok("rocksdb") => StoreBackend::RocksDb,
+                _ => StoreBackend::InMemory,
+            },
+            store_memory: RocksDbMemory::DEFAULT_BYTES,
         }
     }
 }
@@ -61,6 +72,39 @@ impl DriverConfig {
         self.timestamp_policy = policy;
         self
     }
+
+    /// Keeps the stores that name no backend in `backend` ([`StoreBackend::InMemory`] by
+    /// default, unlike an application, so that tests stay fast; [`StoreBackend::RocksDb`]
+    /// when `$STREAMZ_DRIVER_STORE_BACKEND` is `rocksdb`). RocksDB stores live in a
+    /// temporary directory of the driver, deleted when the driver is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::prelude::*;
+    /// use streamz_core::state::StoreBackend;
+    /// use streamz_core::testing::DriverConfig;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder.stream::<String, String>("words").group_by_key().count().to_stream().to("counts");
+    /// let config = DriverConfig::default().default_store_backend(StoreBackend::RocksDb);
+    /// let driver = TopologyTestDriver::with_config(builder.build()?, config)?;
+    /// driver.input::<String, String>("words").pipe("hello".into(), "x".into(), 1)?;
+    /// driver.input::<String, String>("words").pipe("hello".into(), "y".into(), 2)?;
+    /// let counts = driver.output::<String, Option<i64>>("counts").read_values();
+    /// assert_eq!(counts, [Some(1), Some(2)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn default_store_backend(mut self, backend: StoreBackend) -> Self {
+        self.default_store_backend = backend;
+        self
+    }
+
+    /// Bounds the memory of the driver's RocksDB stores (64 MiB by default).
+    pub fn store_memory(mut self, bytes: usize) -> Self {
+        self.store_memory = bytes;
+        self
+    }
 }
 
 pub(crate) struct Inner {
@@ -72,6 +116,8 @@ pub(crate) struct Inner {
     pub(crate) log: Arc<Mutex<Log>>,
     wall_clock: Timestamp,
     metrics: Arc<Metrics>,
+    /// Holds the RocksDB stores; declared last, so it is deleted after the tasks close them.
+    state_dir: tempfile::TempDir,
 }
 
 /// Runs a topology in-process and deterministically.
@@ -124,12 +170,20 @@ impl TopologyTestDriver {
         let plan = topology.plan(&config.app_id, |t| Some(config.partitions.get(t).copied().unwrap_or(1)))?;
         let log = Arc::new(Mutex::new(Log::new(plan.partitions.clone())));
         let metrics = Arc::new(Metrics::default());
+        let state_dir = tempfile::Builder::new()
+            .prefix("streamz-driver-")
+            .tempdir()
+            .map_err(|e| StreamsError::Bug(format!("cannot create a temporary state directory: {e}")))?;
+        let stores = StoreEnv::new(state_dir.path())
+            .with_default_backend(config.default_store_backend)
+            .with_memory(RocksDbMemory::new(config.store_memory));
         let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
             collector: Box::new(Collector(log.clone())),
             metrics: metrics.clone(),
             wall_clock: config.wall_clock,
             timestamp_policy: config.timestamp_policy,
             globals,
+            stores: stores.clone(),
         };
         let mut readers: FastMap<String, Vec<(bool, u32)>> = FastMap::default();
         let mut global_tasks = Vec::new();
@@ -160,8 +214,15 @@ impl TopologyTestDriver {
                 readers.entry(t.resolve(&config.app_id)).or_default().push((false, sub.id));
             }
         }
-        let inner = Inner { plan, tasks, global_tasks, readers, log, wall_clock: config.wall_clock, metrics };
+        let inner =
+            Inner { plan, tasks, global_tasks, readers, log, wall_clock: config.wall_clock, metrics, state_dir };
         Ok(TopologyTestDriver { inner: Rc::new(RefCell::new(inner)) })
+    }
+
+    /// The temporary directory holding the driver's RocksDB stores, as
+    /// `<dir>/<task id>/<store>` (deleted when the driver is dropped).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.inner.borrow().state_dir.path().to_path_buf()
     }
 
     /// An input topic of `K`, `V` with their default serdes.

@@ -52,9 +52,10 @@ pub(crate) trait SourceFactory: Send + Sync {
 
 /// Creates a store for one task.
 pub(crate) trait StoreFactory: Send + Sync {
-    /// The store `name` of the task of `partition`; with a `logger`, wrapped so that its
-    /// writes go to the task's changelog buffer.
-    fn create(&self, name: &str, partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry>;
+    /// The store `name` of a task, in `env` (the task's directory, default backend, shared
+    /// RocksDB memory); with a `logger`, wrapped so that its writes go to the task's
+    /// changelog buffer.
+    fn create(&self, name: &str, env: &crate::state::StoreEnv, logger: Option<ChangeLogger>) -> Result<StoreEntry>;
 }
 
 /// What a node is.

@@ -9,7 +9,7 @@ use super::graph::{NodeId, NodeKind, ProcessorFactory, TopicRef};
 use super::{Plan, Topology};
 use crate::error::StreamsError;
 use crate::processor::{Downstream, NodeCore, NodeHandle, Processor, SharedDownstream};
-use crate::state::ChangeLogger;
+use crate::state::{ChangeLogger, StoreEnv};
 use crate::task::{lock, Metrics, RecordCollector, StoreEntry, StoreRef, Task, TaskContext, TaskId, TimestampPolicy};
 use crate::time::Timestamp;
 use crate::Result;
@@ -132,11 +132,18 @@ pub(crate) struct TaskEnv {
     pub(crate) timestamp_policy: TimestampPolicy,
     /// Global stores, shared by every task.
     pub(crate) globals: HashMap<String, StoreEntry>,
+    /// The application's store directory (`<state dir>/<application id>`), default backend
+    /// and shared RocksDB memory.
+    pub(crate) stores: StoreEnv,
 }
 
 impl Topology {
     /// Builds task `task_id` (a global task when `global` is set): its stores, then its nodes
     /// from the sources down, running each processor's `init`.
+    ///
+    /// Stores live in `<stores dir>/<task id>` (`global` for global tasks). A store rebuilt
+    /// from the beginning of its changelog or source topic starts empty: what it left on disk
+    /// is deleted first.
     pub(crate) fn create_task(&self, plan: &Plan, task_id: TaskId, global: bool, env: TaskEnv) -> Result<Task> {
         let subs = if global { &self.global } else { &self.subtopologies };
         let sub = subs
@@ -148,11 +155,15 @@ impl Topology {
         for (name, entry) in env.globals {
             task.ctx.add_store(&name, entry);
         }
+        let stores = env.stores.join(&if global { "global".to_string() } else { task_id.to_string() });
         for name in &sub.stores {
             let def = self.store(name)?;
             let logger = (def.logged && !def.global && !global)
                 .then(|| ChangeLogger::new(def.changelog().resolve(&plan.app_id), task.ctx.changelog.clone()));
-            let entry = def.factory.create(name, task_id.partition, logger)?;
+            if logger.is_some() || global {
+                stores.clear_store(name)?;
+            }
+            let entry = def.factory.create(name, &stores, logger)?;
             task.ctx.add_store(name, entry);
         }
         let mut inst = Instantiator { topology: self, plan, task: &mut task, shared: HashMap::new() };
