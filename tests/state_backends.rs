@@ -62,7 +62,7 @@ fn run(backend: StoreBackend, seed: u64) -> anyhow::Result<Outputs> {
     let groups = driver.output::<String, Option<i64>>("groups").read_with_timestamps();
     out.push(groups.into_iter().map(|(k, v, t)| (k, format!("{v:?}"), t)).collect());
     let joined = driver.output::<String, String>("joined").read_with_timestamps();
-    out.push(joined.into_iter().map(|(k, v, t)| (k, v, t)).collect());
+    out.push(joined);
     Ok(out)
 }
 
