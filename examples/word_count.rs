@@ -51,7 +51,8 @@ fn main() -> anyhow::Result<()> {
 
     let topology = topology(&lines, &counts)?;
     println!("{}", topology.describe());
-    let app = App::new(topology, config.commit_interval(Duration::from_millis(100)))?.start()?;
+    // Without a record cache every count update reaches the topic (one per word read).
+    let app = App::new(topology, config.commit_interval(Duration::from_millis(100)).cache_max_bytes(0))?.start()?;
     let words: usize = TEXT.iter().map(|l| l.split_whitespace().count()).sum();
     let out = client.read::<String, Option<i64>>(&counts, words, Duration::from_secs(60))?;
     app.close()?;

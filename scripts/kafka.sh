@@ -13,6 +13,7 @@
 #   topics ... run Kafka's TopicCommand against the broker, e.g. `topics --list`
 #   run CLASS [args...]  run any main class with the broker's classpath
 #   log        print the path of the broker log
+#   cluster-id [N]  print N new random cluster ids (default 1)
 #
 # Environment (see scripts/README.md):
 #   STREAMZ_KAFKA_HOME   jar cache        (default ~/.cache/streamz/kafka-<version>)
@@ -341,6 +342,18 @@ lock_data() {
   flock 9
 }
 
+# 16 random bytes, URL-safe base64 without padding: a Kafka cluster id. One that begins
+# with '-' is drawn again (as Kafka's own Uuid.randomUuid does): StorageTool would read it
+# as an option ("argument --cluster-id/-t: expected one argument").
+new_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    [[ $id == -* ]] || break
+  done
+  echo "$id"
+}
+
 cmd_start() {
   need java
   need flock
@@ -368,9 +381,8 @@ cmd_start() {
   fi
   write_broker_config
   if [[ ! -f $LOG_DIRS/meta.properties ]]; then
-    # 16 random bytes, URL-safe base64 without padding: a Kafka cluster id.
     local cluster_id
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    cluster_id=$(new_cluster_id)
     run_class kafka.tools.StorageTool format -t "$cluster_id" -c "$SERVER_PROPS" \
       >"$DATA/format.out" 2>&1 || {
       cat "$DATA/format.out" >&2
@@ -468,6 +480,10 @@ main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
   case $cmd in
+    cluster-id)
+      local i
+      for ((i = 0; i < ${1:-1}; i++)); do new_cluster_id; done
+      ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     restart)

@@ -42,6 +42,7 @@ fn an_aborted_transaction_is_neither_seen_nor_restored_and_is_processed_again() 
     // Long commit intervals: a transaction stays open until the application closes or fails.
     let config = |policy: ErrorPolicy, interval: Duration| {
         StreamsConfig::new(&app_id)
+            .cache_max_bytes(0)
             .bootstrap_servers(bootstrap())
             .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
             .commit_interval(interval)
@@ -113,6 +114,7 @@ fn a_transaction_aborted_by_the_broker_is_recovered_from_without_stopping() -> a
     stalled.to(&copy);
     stalled.group_by_key().reduce_with(|a, b| a + b, Materialized::named("sums")).to_stream().to(&sums);
     let config = StreamsConfig::new(unique("eos-to"))
+        .cache_max_bytes(0)
         .bootstrap_servers(bootstrap())
         .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
         .producer_config("transaction.timeout.ms", "2000")

@@ -37,7 +37,9 @@ fn exactly_once_word_count_has_every_count_once_across_a_rebalance() -> anyhow::
     client.create_topic(&output, 4)?;
     let config = || {
         StreamsConfig::new(&app_id)
+            .cache_max_bytes(0)
             .bootstrap_servers(bootstrap())
+            .state_dir(common::state_dir())
             .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
     };
     let produce = |range: std::ops::Range<usize>| {
@@ -81,6 +83,7 @@ fn exactly_once_defaults_to_a_short_commit_interval() -> anyhow::Result<()> {
     let builder = StreamsBuilder::new();
     builder.stream::<String, i64>(&input).map_values(|v| v * 2).to(&output);
     let config = StreamsConfig::new(unique("eos-ci"))
+        .cache_max_bytes(0)
         .bootstrap_servers(bootstrap())
         .processing_guarantee(ProcessingGuarantee::ExactlyOnce);
     let app = App::new(builder.build()?, config)?.start()?;

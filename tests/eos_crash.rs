@@ -38,6 +38,7 @@ fn eos_child_process() -> anyhow::Result<()> {
     let Ok(spec) = std::env::var(CHILD) else { return Ok(()) };
     let (input, app_id) = spec.split_once(' ').ok_or_else(|| anyhow::anyhow!("bad child spec `{spec}`"))?;
     let config = StreamsConfig::new(app_id)
+        .cache_max_bytes(0)
         .bootstrap_servers(bootstrap())
         .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
         .instance_id("crash-child")

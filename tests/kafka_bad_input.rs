@@ -70,7 +70,10 @@ fn setup(prefix: &str, records: Vec<Raw>) -> anyhow::Result<Setup> {
 }
 
 fn config(app: &str) -> StreamsConfig {
-    StreamsConfig::new(app).bootstrap_servers(bootstrap()).commit_interval(Duration::from_millis(100))
+    StreamsConfig::new(app)
+        .cache_max_bytes(0)
+        .bootstrap_servers(bootstrap())
+        .commit_interval(Duration::from_millis(100))
 }
 
 /// Waits until metric `name` of `app` reaches `n` (or 60 s pass); returns its value.

@@ -25,7 +25,10 @@ fn word_count(input: &str, output: &str) -> Result<Topology, TopologyError> {
 }
 
 fn config(app: &str) -> StreamsConfig {
-    StreamsConfig::new(app).bootstrap_servers(bootstrap()).commit_interval(Duration::from_millis(200))
+    StreamsConfig::new(app)
+        .cache_max_bytes(0)
+        .bootstrap_servers(bootstrap())
+        .commit_interval(Duration::from_millis(200))
 }
 
 fn lines() -> Vec<String> {
@@ -112,6 +115,7 @@ fn consumed_repartition_records_are_purged() -> anyhow::Result<()> {
 #[test]
 fn an_unreachable_cluster_fails_start_with_a_clear_error() -> anyhow::Result<()> {
     let config = StreamsConfig::new(unique("unreachable"))
+        .cache_max_bytes(0)
         .bootstrap_servers("127.0.0.1:1")
         .startup_timeout(Duration::from_secs(2));
     let started = std::time::Instant::now();

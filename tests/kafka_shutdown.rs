@@ -19,7 +19,10 @@ fn sigterm_closes_the_app_after_a_final_commit() -> anyhow::Result<()> {
     builder.stream::<String, i64>(&input).group_by_key().count().to_stream().to(&output);
     // A long commit interval: only the final commit at shutdown commits the offsets.
     let app_id = unique("sig-app");
-    let config = StreamsConfig::new(&app_id).bootstrap_servers(bootstrap()).commit_interval(Duration::from_secs(3600));
+    let config = StreamsConfig::new(&app_id)
+        .cache_max_bytes(0)
+        .bootstrap_servers(bootstrap())
+        .commit_interval(Duration::from_secs(3600));
     let running = App::new(builder.build()?, config)?.start()?;
     assert!(
         running.wait_for_state(AppState::Running, Duration::from_secs(30)),
@@ -43,7 +46,10 @@ fn sigterm_closes_the_app_after_a_final_commit() -> anyhow::Result<()> {
     // old input, so it writes nothing for it.
     let builder = StreamsBuilder::new();
     builder.stream::<String, i64>(&input).group_by_key().count().to_stream().to(&output);
-    let config = StreamsConfig::new(&app_id).bootstrap_servers(bootstrap()).commit_interval(Duration::from_millis(100));
+    let config = StreamsConfig::new(&app_id)
+        .cache_max_bytes(0)
+        .bootstrap_servers(bootstrap())
+        .commit_interval(Duration::from_millis(100));
     let again = App::new(builder.build()?, config)?.start()?;
     assert!(again.wait_for_state(AppState::Running, Duration::from_secs(30)));
     std::thread::sleep(Duration::from_secs(2));

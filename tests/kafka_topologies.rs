@@ -12,6 +12,7 @@ use streamz::topology::Topology;
 
 fn start(topology: Topology) -> anyhow::Result<RunningApp> {
     let config = StreamsConfig::new(unique("topologies"))
+        .cache_max_bytes(0)
         .bootstrap_servers(bootstrap())
         .commit_interval(Duration::from_millis(200));
     Ok(App::new(topology, config)?.start()?)
@@ -119,7 +120,7 @@ fn joining_topics_with_different_partition_counts_fails_start() -> anyhow::Resul
     let builder = StreamsBuilder::new();
     let right = builder.table::<String, String>(&b);
     builder.stream::<String, String>(&a).join_table(&right, |l, r| format!("{l}{r}")).to("joined");
-    let config = StreamsConfig::new(unique("copartition")).bootstrap_servers(bootstrap());
+    let config = StreamsConfig::new(unique("copartition")).cache_max_bytes(0).bootstrap_servers(bootstrap());
     let err = App::new(builder.build()?, config)?.start().unwrap_err();
     match err {
         StreamsError::Topology(TopologyError::NotCoPartitioned { topics, counts, .. }) => {

@@ -52,7 +52,9 @@ impl Setup {
 
     fn start(&self) -> anyhow::Result<RunningApp> {
         let config = StreamsConfig::new(&self.app_id)
+            .cache_max_bytes(0)
             .bootstrap_servers(bootstrap())
+            .state_dir(common::state_dir())
             .commit_interval(Duration::from_millis(200))
             .startup_timeout(Duration::from_secs(30));
         Ok(App::new(word_counts(&self.input, &self.output)?, config)?.start()?)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::workloads::Workload;
+use crate::workloads::{Guarantee, System, Workload};
 
 /// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -17,6 +17,8 @@ const TICKS_PER_SECOND: f64 = 100.0;
 pub(crate) struct AppProcess {
     child: Child,
     stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    label: String,
 }
 
 /// What `/proc` says about a process.
@@ -28,53 +30,104 @@ pub(crate) struct Usage {
     pub(crate) peak_rss_mib: f64,
 }
 
-impl AppProcess {
-    /// Starts `workload` from this executable and waits until it says it consumes.
-    pub(crate) fn start(
-        workload: Workload,
-        bootstrap: &str,
-        app_id: &str,
-        input: &str,
-        output: &str,
-    ) -> anyhow::Result<AppProcess> {
-        let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
-        // For profiling: `STREAMZ_BENCH_WRAP="valgrind --tool=callgrind"` runs the application
-        // under the given command (its figures then measure the wrapper too).
-        let wrap = std::env::var("STREAMZ_BENCH_WRAP").unwrap_or_default();
-        let mut command = match wrap.split_whitespace().collect::<Vec<_>>().split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(exe);
+/// What to start: the workload, the system, the guarantee and the topics.
+#[derive(Clone, Debug)]
+pub(crate) struct Launch {
+    pub(crate) workload: Workload,
+    pub(crate) system: System,
+    pub(crate) guarantee: Guarantee,
+    pub(crate) bootstrap: String,
+    pub(crate) app_id: String,
+    pub(crate) input: String,
+    pub(crate) output: String,
+    /// More flags: `--users`, `--alerts`, `--repartition`, `--restore-records`.
+    pub(crate) extra: Vec<(&'static str, String)>,
+}
+
+impl Launch {
+    /// The command: this executable's `app` for streamz and RAW (under `$STREAMZ_BENCH_WRAP`
+    /// when set, for profiling), `java` with `ks_classpath` for Kafka Streams.
+    fn command(&self, ks_classpath: &str) -> anyhow::Result<Command> {
+        let mut command = match self.system {
+            System::Ks | System::Ks512 => {
+                let mut c = Command::new("java");
+                if self.system == System::Ks512 {
+                    c.arg("-Xmx512m");
+                }
+                c.args(["-cp", ks_classpath, "streamz.bench.Main"]);
+                // A fresh state directory: W4 reuses its application id, and must restore.
+                let state_dir = std::env::temp_dir().join("ks-bench").join(&self.app_id);
+                let _ = std::fs::remove_dir_all(&state_dir);
+                c.arg("--state-dir").arg(state_dir);
                 c
             }
-            None => Command::new(exe),
+            System::Streamz | System::Raw => {
+                let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
+                // For profiling: `STREAMZ_BENCH_WRAP="valgrind --tool=callgrind"` runs the
+                // application under the given command (its figures then measure the wrapper too).
+                let wrap = std::env::var("STREAMZ_BENCH_WRAP").unwrap_or_default();
+                let mut c = match wrap.split_whitespace().collect::<Vec<_>>().split_first() {
+                    Some((program, args)) => {
+                        let mut c = Command::new(program);
+                        c.args(args).arg(exe);
+                        c
+                    }
+                    None => Command::new(exe),
+                };
+                c.args(["app", "--system", self.system.name()]);
+                c
+            }
         };
-        let mut child = command
-            .args(["app", "--workload", workload.name(), "--bootstrap", bootstrap, "--app-id", app_id])
-            .args(["--input", input, "--output", output])
+        command
+            .args(["--workload", self.workload.name(), "--guarantee", self.guarantee.name()])
+            .args(["--bootstrap", &self.bootstrap, "--app-id", &self.app_id])
+            .args(["--input", &self.input, "--output", &self.output]);
+        for (flag, value) in &self.extra {
+            command.args([flag, value.as_str()]);
+        }
+        Ok(command)
+    }
+}
+
+impl AppProcess {
+    /// Starts `launch` and waits until it says it consumes.
+    pub(crate) fn start(launch: &Launch, ks_classpath: &str) -> anyhow::Result<AppProcess> {
+        let label = format!("{} {} {}", launch.system.name(), launch.workload.name(), launch.guarantee.name());
+        let mut child = launch
+            .command(ks_classpath)?
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .context("cannot start the application process")?;
+            .with_context(|| format!("cannot start the {label} process"))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = mpsc::channel();
+        let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let stdin = child.stdin.take();
-        let mut process = AppProcess { child, stdin };
-        match rx.recv_timeout(Duration::from_secs(90)) {
-            Ok(line) if line.trim() == "ready" => Ok(process),
-            Ok(line) => {
-                process.kill();
-                bail!("the {} process did not start (said {:?})", workload.name(), line.trim())
-            }
-            Err(_) => {
-                process.kill();
-                bail!("the {} process was not ready after 90 s", workload.name())
+        let mut process = AppProcess { child, stdin, lines, label };
+        process.expect_line("ready", Duration::from_secs(90))?;
+        Ok(process)
+    }
+
+    /// Waits for a line starting with `prefix` (other lines are ignored) and returns it.
+    pub(crate) fn expect_line(&mut self, prefix: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return Ok(line),
+                Ok(_) => {}
+                Err(_) => {
+                    self.kill();
+                    bail!("the {} process did not say `{prefix}` within {timeout:?}", self.label)
+                }
             }
         }
     }
@@ -106,7 +159,7 @@ impl AppProcess {
         for _ in 0..600 {
             if let Some(status) = self.child.try_wait()? {
                 if !status.success() {
-                    bail!("the application process exited with {status}");
+                    bail!("the {} process exited with {status}", self.label);
                 }
                 return Ok(());
             }

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use streamz::prelude::*;
+use streamz::testing::DriverConfig;
 
 use crate::rng::SplitMix;
 
@@ -20,11 +21,23 @@ pub(crate) struct Options {
     pub(crate) seed: u64,
     /// Times to run; the best and the median are reported.
     pub(crate) runs: u64,
+    /// Bytes of the record cache (0: off).
+    pub(crate) cache: u64,
+    /// Batches between commits.
+    pub(crate) commit_every: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { records: 2_000_000, keys: 10_000, batch: 1_000, seed: 42, runs: 3 }
+        Options {
+            records: 2_000_000,
+            keys: 10_000,
+            batch: 1_000,
+            seed: 42,
+            runs: 3,
+            cache: 10 << 20,
+            commit_every: 100,
+        }
     }
 }
 
@@ -46,9 +59,10 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
 
     let mut runs: Vec<Duration> = Vec::new();
     for _ in 0..options.runs.max(1) {
-        let driver = TopologyTestDriver::new(topology()?)?;
+        let config = DriverConfig::default().cache_max_bytes(options.cache as usize);
+        let driver = TopologyTestDriver::with_config(topology()?, config)?;
         let start = Instant::now();
-        process_all(&driver, &input, options.batch.max(1) as usize)?;
+        process_all(&driver, &input, options.batch.max(1) as usize, options.commit_every.max(1) as usize)?;
         runs.push(start.elapsed());
         let counts = driver.key_value_store::<String, i64>("counts")?;
         ensure!(counts.iter().map(|(_, c)| c).sum::<i64>() == passing, "counts do not add up to the filtered input");
@@ -60,12 +74,14 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<()> {
     let n = options.records as f64;
     println!("driver: filter -> map_values -> group_by_key -> count");
     println!(
-        "  records {} | keys {} | batch {} | seed {} | runs {}",
+        "  records {} | keys {} | batch {} | seed {} | runs {} | cache {} bytes | commit every {} batches",
         options.records,
         options.keys,
         options.batch,
         options.seed,
-        runs.len()
+        runs.len(),
+        options.cache,
+        options.commit_every
     );
     for (what, d) in [("best", best), ("median", median)] {
         let (s, per) = (d.as_secs_f64(), d.as_nanos() as f64 / n);
@@ -86,16 +102,26 @@ fn topology() -> anyhow::Result<streamz::topology::Topology> {
     Ok(builder.build()?)
 }
 
-/// Pipes `input` in batches of `batch` records, processing after each batch (the measured
-/// part; a separate function so profilers can single it out).
+/// Pipes `input` in batches of `batch` records, processing after each batch and committing
+/// after every `commit_every` batches and at the end (the measured part; a separate function
+/// so profilers can single it out).
 #[inline(never)]
-fn process_all(driver: &TopologyTestDriver, input: &[(String, i64, i64)], batch: usize) -> anyhow::Result<()> {
+fn process_all(
+    driver: &TopologyTestDriver,
+    input: &[(String, i64, i64)],
+    batch: usize,
+    commit_every: usize,
+) -> anyhow::Result<()> {
     let topic = driver.input::<String, i64>("in");
-    for chunk in input.chunks(batch) {
+    for (i, chunk) in input.chunks(batch).enumerate() {
         for (key, value, ts) in chunk {
             topic.enqueue(key.clone(), *value, *ts)?;
         }
         driver.process()?;
+        if (i + 1) % commit_every == 0 {
+            driver.commit()?;
+        }
     }
+    driver.commit()?;
     Ok(())
 }

@@ -36,9 +36,13 @@ impl Orders {
 
     pub(crate) fn next(&mut self) -> (String, Order) {
         let key = format!("key-{}", self.rng.next() % self.keys);
-        let amount = (self.rng.next() % 1_000) as i64;
+        let mut amount = (self.rng.next() % 1_000) as i64;
         let region = format!("eu-{}", self.rng.next() % 8);
         self.next_id += 1;
+        // Now and then a large one, for W3's alerts.
+        if self.next_id.is_multiple_of(499) {
+            amount += 5_000;
+        }
         (key, Order { id: self.next_id, amount, region })
     }
 }
@@ -59,9 +63,9 @@ pub(crate) fn produce_bulk(client: &KafkaClient, topic: &str, records: u64, keys
         let (key, order) = orders.next();
         produced.records += 1;
         produced.passing += u64::from(passes(&order));
-        (key, Json(order), Timestamp::now())
+        encode(key, &order)
     });
-    client.produce(topic, items)?;
+    client.produce_raw(topic, items)?;
     Ok(produced)
 }
 
@@ -88,8 +92,23 @@ pub(crate) fn produce_paced(
         let (key, order) = orders.next();
         produced.records += 1;
         produced.passing += u64::from(passes(&order));
-        (key, Json(order), Timestamp::now())
+        encode(key, &order)
     });
-    client.produce(topic, items)?;
+    client.produce_raw(topic, items)?;
     Ok(produced)
+}
+
+/// A record as the producer sends it: the key's UTF-8, the order's JSON (what `String` and
+/// `Json<Order>` encode), stamped now. Encoded here, one record at a time, because
+/// `KafkaClient::produce` encodes the whole batch before sending the first record.
+fn encode(key: String, order: &Order) -> (Option<Vec<u8>>, Option<Vec<u8>>, Timestamp) {
+    let value = serde_json::to_vec(order).expect("an order encodes");
+    (Some(key.into_bytes()), Some(value), Timestamp::now())
+}
+
+/// W3's users table: `key-<n>` → `tier-<n mod 3>` for every key.
+pub(crate) fn produce_users(client: &KafkaClient, topic: &str, keys: u64) -> anyhow::Result<()> {
+    let items = (0..keys.max(1)).map(|n| (format!("key-{n}"), format!("tier-{}", n % 3), Timestamp::now()));
+    client.produce(topic, items)?;
+    Ok(())
 }

@@ -66,25 +66,69 @@ pub(crate) fn run(
     ready: fn() -> anyhow::Result<()>,
     wait_for_stop: fn(),
 ) -> anyhow::Result<()> {
-    let assigned = Arc::new(AtomicBool::new(false));
-    let consumer: BaseConsumer<Assigned> =
-        consumer_config(bootstrap, group).create_with_context(Assigned(assigned.clone()))?;
-    let producer: BaseProducer = producer_config(bootstrap, group).create()?;
-    consumer.subscribe(&[input])?;
-    let stop = Arc::new(AtomicBool::new(false));
+    let (assigned, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
     let stopper = stop.clone();
     std::thread::spawn(move || {
         wait_for_stop();
         stopper.store(true, Ordering::SeqCst);
     });
-    let (mut said_ready, mut copied, mut last_commit) = (false, 0u64, Instant::now());
-    while !stop.load(Ordering::SeqCst) {
-        let polled = consumer.poll(Duration::from_millis(100));
-        if !said_ready && assigned.load(Ordering::SeqCst) {
-            ready()?;
-            said_ready = true;
+    let watcher = assigned.clone();
+    std::thread::spawn(move || {
+        while !watcher.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
         }
-        if let Some(message) = polled {
+        let _ = ready();
+    });
+    copy(bootstrap, group, input, output, &assigned, &stop)
+}
+
+/// W2's baseline: `input` → `repartition` → `output`, two consume → produce copies in one
+/// process (a stream thread also consumes its own repartition topic).
+pub(crate) fn run_twice(
+    bootstrap: &str,
+    group: &str,
+    input: &str,
+    repartition: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut copies = Vec::new();
+    let mut flags = Vec::new();
+    for (i, (from, to)) in [(input, repartition), (repartition, output)].into_iter().enumerate() {
+        let (assigned, stop) = (Arc::new(AtomicBool::new(false)), stop.clone());
+        flags.push(assigned.clone());
+        let (bootstrap, group, from, to) =
+            (bootstrap.to_string(), format!("{group}-{i}"), from.to_string(), to.to_string());
+        copies.push(std::thread::spawn(move || copy(&bootstrap, &group, &from, &to, &assigned, &stop)));
+    }
+    while !flags.iter().all(|f| f.load(Ordering::SeqCst)) && !copies.iter().any(|c| c.is_finished()) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    crate::workloads::say_ready()?;
+    crate::workloads::wait_for_stop();
+    stop.store(true, Ordering::SeqCst);
+    for copy in copies {
+        copy.join().map_err(|_| anyhow::anyhow!("raw: a copy panicked"))??;
+    }
+    Ok(())
+}
+
+/// One consume → produce copy until `stop`; `assigned` is set once partitions are assigned.
+fn copy(
+    bootstrap: &str,
+    group: &str,
+    input: &str,
+    output: &str,
+    assigned: &Arc<AtomicBool>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let consumer: BaseConsumer<Assigned> =
+        consumer_config(bootstrap, group).create_with_context(Assigned(assigned.clone()))?;
+    let producer: BaseProducer = producer_config(bootstrap, group).create()?;
+    consumer.subscribe(&[input])?;
+    let (mut copied, mut last_commit) = (0u64, Instant::now());
+    while !stop.load(Ordering::SeqCst) {
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message.context("raw: cannot consume")?;
             let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(output);
             if let Some(ts) = message.timestamp().to_millis() {

@@ -24,7 +24,11 @@ pub(crate) struct Arrivals {
 pub(crate) struct Timer {
     handle: JoinHandle<anyhow::Result<Arrivals>>,
     expected: Arc<AtomicU64>,
+    missing: Arc<AtomicU64>,
 }
+
+/// How long the output must be quiet before the timer accepts fewer records than expected.
+const SETTLE: Duration = Duration::from_secs(5);
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -57,16 +61,19 @@ impl Timer {
         ensure!(list.count() == partitions, "topic `{topic}` does not show its {partitions} partitions");
         consumer.assign(&list)?;
         let expected = Arc::new(AtomicU64::new(u64::MAX));
-        let target = expected.clone();
+        let missing = Arc::new(AtomicU64::new(0));
+        let (target, may_miss) = (expected.clone(), missing.clone());
         let handle = std::thread::Builder::new()
             .name("timer".into())
-            .spawn(move || read(&consumer, &target, latencies))
+            .spawn(move || read(&consumer, &target, &may_miss, latencies))
             .context("cannot start the timing thread")?;
-        Ok(Timer { handle, expected })
+        Ok(Timer { handle, expected, missing })
     }
 
-    /// How many records to wait for.
-    pub(crate) fn expect(&self, n: u64) {
+    /// How many records to wait for, of which up to `missing` may never come (records a window
+    /// drops as late): the timer then stops once the output was quiet for 5 s.
+    pub(crate) fn expect(&self, n: u64, missing: u64) {
+        self.missing.store(missing, Ordering::SeqCst);
         self.expected.store(n, Ordering::SeqCst);
     }
 
@@ -76,11 +83,20 @@ impl Timer {
     }
 }
 
-fn read(consumer: &BaseConsumer, expected: &AtomicU64, latencies: bool) -> anyhow::Result<Arrivals> {
+fn read(
+    consumer: &BaseConsumer,
+    expected: &AtomicU64,
+    missing: &AtomicU64,
+    latencies: bool,
+) -> anyhow::Result<Arrivals> {
     let start = Instant::now();
     let mut arrivals = Arrivals { count: 0, first: start, last: start, latencies_ms: Vec::new() };
     while arrivals.count < expected.load(Ordering::SeqCst) {
         let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            let enough = expected.load(Ordering::SeqCst).saturating_sub(missing.load(Ordering::SeqCst));
+            if arrivals.count > 0 && arrivals.count >= enough && arrivals.last.elapsed() > SETTLE {
+                break;
+            }
             // The application needs a while to start; after that, output must keep coming.
             let quiet = if arrivals.count == 0 { Duration::from_secs(90) } else { Duration::from_secs(30) };
             if arrivals.last.elapsed() > quiet {

@@ -1,55 +1,123 @@
 //! The workloads and `streamz-bench app`: one workload as a process of its own, so that its CPU
 //! time and peak RSS are its own.
 //!
-//! The protocol with the harness: the process prints `ready` on stdout once it consumes (the
-//! streamz application is `Running`, the raw consumer has its partitions), then processes until
-//! a line arrives on stdin (or stdin closes), then shuts down cleanly and exits.
+//! The protocol with the harness (the Kafka Streams programs in `bench/kafka-streams/` follow it
+//! too): the process prints `ready` on stdout once it consumes (the streamz application is
+//! `Running`, the raw consumer has its partitions; W4: once it started), W4 then prints
+//! `restored <records> <ms>` once the changelog is restored; it processes until a line arrives on
+//! stdin (or stdin closes), then shuts down cleanly and exits.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use streamz::prelude::*;
-use streamz::runtime::{App, AppState, StreamsConfig};
+use streamz::runtime::{App, AppState, ProcessingGuarantee, StreamsConfig};
 use streamz::topology::Topology;
 
 use crate::input::{passes, Order};
 
 /// What the application under test does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Workload {
-    /// Plain rdkafka consume → produce, with streamz's client settings.
-    Raw,
     /// Stateless: filter (keeps ~90 %) → map_values → to.
     W1,
-    /// group_by_key → count → to_stream → to (one output per input: there is no cache).
+    /// select_key (repartition) → group_by_key → tumbling 10 s windows (grace 5 s), count and
+    /// sum → to (no cache: one output per input).
     W2,
+    /// Fraud: see `fraud.rs`.
+    W3,
+    /// Restore a changelog into a fresh instance.
+    W4,
+}
+
+/// Who runs the workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum System {
+    /// Kafka Streams 4.3.1 with the JVM's default heap.
+    Ks,
+    /// Kafka Streams with `-Xmx512m`.
+    Ks512,
+    Streamz,
+    /// Plain rdkafka: consume → produce (twice for W2), or consume only (W4).
+    Raw,
+}
+
+/// Under which processing guarantee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Guarantee {
+    Alos,
+    Eos,
 }
 
 impl Workload {
     pub(crate) fn parse(name: &str) -> anyhow::Result<Vec<Workload>> {
-        Ok(match name {
-            "raw" | "RAW" => vec![Workload::Raw],
-            "w1" | "W1" => vec![Workload::W1],
-            "w2" | "W2" => vec![Workload::W2],
-            "all" => vec![Workload::Raw, Workload::W1, Workload::W2],
-            _ => bail!("unknown workload `{name}` (raw, w1, w2, all)"),
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "w1" => vec![Workload::W1],
+            "w2" => vec![Workload::W2],
+            "w3" => vec![Workload::W3],
+            "w4" => vec![Workload::W4],
+            "all" => vec![Workload::W1, Workload::W2, Workload::W3, Workload::W4],
+            _ => bail!("unknown workload `{name}` (w1, w2, w3, w4, all)"),
         })
     }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Workload::Raw => "raw",
             Workload::W1 => "w1",
             Workload::W2 => "w2",
+            Workload::W3 => "w3",
+            Workload::W4 => "w4",
         }
     }
 
-    /// The output records expected for `records` inputs of which `passing` pass W1's filter.
+    /// The output records expected for `records` inputs of which `passing` pass W1's filter
+    /// (W2 drops records later than its grace, so it may see a few fewer).
     pub(crate) fn expected(self, records: u64, passing: u64) -> u64 {
         match self {
             Workload::W1 => passing,
-            Workload::Raw | Workload::W2 => records,
+            Workload::W2 | Workload::W4 => records,
+            // Each trade updates its six hopping windows.
+            Workload::W3 => 6 * records,
+        }
+    }
+}
+
+impl System {
+    pub(crate) fn parse(name: &str) -> anyhow::Result<System> {
+        Ok(match name {
+            "ks" => System::Ks,
+            "ks512" => System::Ks512,
+            "streamz" => System::Streamz,
+            "raw" => System::Raw,
+            _ => bail!("unknown system `{name}` (ks, ks512, streamz, raw)"),
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            System::Ks => "ks",
+            System::Ks512 => "ks512",
+            System::Streamz => "streamz",
+            System::Raw => "raw",
+        }
+    }
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            System::Ks => "Kafka Streams",
+            System::Ks512 => "Kafka Streams -Xmx512m",
+            System::Streamz => "streamz",
+            System::Raw => "RAW",
+        }
+    }
+}
+
+impl Guarantee {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Guarantee::Alos => "alos",
+            Guarantee::Eos => "eos",
         }
     }
 }
@@ -65,27 +133,62 @@ pub(crate) fn w1(input: &str, output: &str) -> anyhow::Result<Topology> {
     Ok(builder.build()?)
 }
 
-/// W2: the running count of orders per key.
+/// W2's new key: region and the order id modulo 1000 (8,000 keys).
+pub(crate) fn w2_key(order: &Order) -> String {
+    format!("{}-{}", order.region, order.id % 1000)
+}
+
+/// W2: count and sum of the amounts per new key and 10-second window, as `"count,sum"` under
+/// the key `"<key>@<window start>"`.
 pub(crate) fn w2(input: &str, output: &str) -> anyhow::Result<Topology> {
     let builder = StreamsBuilder::new();
-    builder.stream::<String, Json<Order>>(input).group_by_key().count().to_stream().to(output);
+    let windows = TimeWindows::tumbling(Duration::from_secs(10)).grace(Duration::from_secs(5));
+    builder
+        .stream::<String, Json<Order>>(input)
+        .select_key(|_, order| w2_key(order))
+        .group_by_key()
+        .windowed_by(windows)
+        .aggregate_with(
+            || (0i64, 0i64),
+            |_, order, (count, sum)| (count + 1, sum + order.amount),
+            Materialized::named("w2-counts"),
+        )
+        .to_stream()
+        .map(|k: Windowed<String>, agg| {
+            let (count, sum) = agg.unwrap_or_default();
+            (format!("{}@{}", k.key, k.window.start.0), format!("{count},{sum}"))
+        })
+        .to(output);
+    Ok(builder.build()?)
+}
+
+/// W4: a count whose store `w4-store` is restored from `<app id>-w4-store-changelog`.
+pub(crate) fn w4(input: &str) -> anyhow::Result<Topology> {
+    let builder = StreamsBuilder::new();
+    builder.stream::<String, Json<Order>>(input).group_by_key().count_with(Materialized::named("w4-store"));
     Ok(builder.build()?)
 }
 
 /// Blocks until the harness says stop (a line, or end of input).
-fn wait_for_stop() {
+pub(crate) fn wait_for_stop() {
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
 }
 
-fn say_ready() -> anyhow::Result<()> {
+/// Prints a line of the protocol.
+pub(crate) fn say(line: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "ready")?;
+    writeln!(out, "{line}")?;
     out.flush()?;
     Ok(())
 }
 
-/// `streamz-bench app --workload W --input T --output T --app-id A --bootstrap B`.
+pub(crate) fn say_ready() -> anyhow::Result<()> {
+    say("ready")
+}
+
+/// `streamz-bench app --workload W --system streamz|raw --guarantee alos|eos --input T --output T
+/// --app-id A --bootstrap B [--users T --alerts T] [--restore-records N]`.
 pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
     let get = |flag: &str| -> anyhow::Result<String> {
         let i = args.iter().position(|a| a == flag).with_context(|| format!("app: {flag} is required"))?;
@@ -95,20 +198,51 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
         [w] => *w,
         _ => bail!("app: one workload at a time"),
     };
+    let system = System::parse(&get("--system")?)?;
     let (input, output, app_id, bootstrap) = (get("--input")?, get("--output")?, get("--app-id")?, get("--bootstrap")?);
-    if workload == Workload::Raw {
-        return crate::raw::run(&bootstrap, &app_id, &input, &output, say_ready, wait_for_stop);
+    match (system, workload) {
+        (System::Raw, Workload::W4) => {
+            let records = get("--restore-records")?.parse()?;
+            return crate::restore::raw_consume(&bootstrap, &input, records);
+        }
+        (System::Raw, Workload::W2) => {
+            return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output);
+        }
+        (System::Raw, _) => return crate::raw::run(&bootstrap, &app_id, &input, &output, say_ready, wait_for_stop),
+        (System::Streamz, _) => {}
+        _ => bail!("app: runs streamz or raw; Kafka Streams runs from bench/kafka-streams"),
     }
     let topology = match workload {
         Workload::W1 => w1(&input, &output)?,
-        _ => w2(&input, &output)?,
+        Workload::W2 => w2(&input, &output)?,
+        Workload::W3 => crate::fraud::w3(&input, &get("--users")?, &output, &get("--alerts")?)?,
+        Workload::W4 => w4(&input)?,
     };
-    let running = App::new(topology, StreamsConfig::new(app_id).bootstrap_servers(bootstrap))?.start()?;
+    let guarantee = match get("--guarantee")?.as_str() {
+        "eos" => ProcessingGuarantee::ExactlyOnce,
+        _ => ProcessingGuarantee::AtLeastOnce,
+    };
+    let state_dir = std::env::temp_dir().join("streamz-bench").join(&app_id);
+    let config = StreamsConfig::new(app_id)
+        .bootstrap_servers(bootstrap)
+        .processing_guarantee(guarantee)
+        .state_dir(&state_dir)
+        // As the Kafka Streams programs: no record cache, every update is an output record.
+        .cache_max_bytes(0);
+    if workload == Workload::W4 {
+        let records = get("--restore-records")?.parse()?;
+        return crate::restore::streamz_restore(topology, config, records);
+    }
+    let running = App::new(topology, config)?.start()?;
     if !running.wait_for_state(AppState::Running, Duration::from_secs(60)) {
         bail!("app: not running after 60 s (state {}; errors {:?})", running.state(), running.errors());
     }
     say_ready()?;
     wait_for_stop();
-    running.close()?;
-    Ok(())
+    if std::env::var_os("STREAMZ_BENCH_VERBOSE").is_some() {
+        eprintln!("app {}: metrics {:?}, errors {:?}", workload.name(), running.metrics(), running.errors());
+    }
+    let closed = running.close();
+    let _ = std::fs::remove_dir_all(&state_dir);
+    Ok(closed?)
 }

@@ -39,6 +39,12 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{t}", std::process::id())
 }
 
+/// A fresh state directory: each instance of one application in a test needs its own (a
+/// running instance locks its directory).
+pub fn state_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("streamz-tests").join(unique("state"))
+}
+
 /// The values of each key, in order.
 pub fn per_key<K: Ord + Clone, V: Clone>(records: &[Record<K, V>]) -> BTreeMap<K, Vec<V>> {
     let mut out: BTreeMap<K, Vec<V>> = BTreeMap::new();

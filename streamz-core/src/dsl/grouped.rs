@@ -171,16 +171,19 @@ impl<K: Data, V: Data> GroupedStream<K, V> {
         let key_serde: SerdeRef<K> = materialized.key_serde.unwrap_or_else(|| input.key_serde.clone());
         let value_serde = materialized.value_serde.unwrap_or_else(A::default_serde);
         let mut graph = input.builder.graph();
-        graph.add_store(super::materialize::kv_store::<K, Timestamped<A>>(
+        let mut def = super::materialize::kv_store::<K, Timestamped<A>>(
             &store,
             key_serde.clone(),
             materialized.backend,
             materialized.logging,
             false,
-        ));
+        );
+        def.cached = materialized.caching;
+        graph.add_store(def);
         let store_name = store.clone();
         let factory = ProcFactory::<_, K, V, K, Change<A>, _>::new(move |inst, _| {
-            Ok(StreamAggregate { store: inst.store(&store_name)?, fold: fold.clone() })
+            let (store, cache) = (inst.store(&store_name)?, inst.cache_link(&store_name));
+            Ok(StreamAggregate { store, fold: fold.clone(), cache })
         });
         let name = graph.name(None, prefix);
         let node = graph.add_processor(name, &[input.node], factory);

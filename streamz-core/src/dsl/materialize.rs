@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::serdes::{Data, SerdeRef};
 use crate::state::{
-    key_value_store, logged_key_value_store, logged_session_store, logged_window_store, session_store, window_store,
-    ChangeLogger, StoreBackend,
+    cached_key_value_store, cached_window_store, key_value_store, logged_key_value_store, logged_session_store,
+    logged_window_store, session_store, window_store, CacheBudget, ChangeLogger, StoreBackend, StoreEnv,
 };
 use crate::task::StoreEntry;
 use crate::time::millis;
@@ -15,26 +15,38 @@ use crate::Result;
 
 struct KvFactory<K, V> {
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     _value: std::marker::PhantomData<fn() -> V>,
 }
 
 impl<K: Data, V: Data> StoreFactory for KvFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
-        let store = key_value_store::<K, V>(name, self.key_serde.clone(), self.backend);
-        Ok(match logger {
+    fn create(
+        &self,
+        name: &str,
+        env: &StoreEnv,
+        logger: Option<ChangeLogger>,
+        cache: Option<Arc<CacheBudget>>,
+    ) -> Result<StoreEntry> {
+        let backend = self.backend.unwrap_or(env.default_backend());
+        let store = key_value_store::<K, V>(name, self.key_serde.clone(), backend, env)?;
+        let entry = match logger {
             Some(logger) => logged_key_value_store(store, logger, self.key_serde.clone(), V::default_serde()),
             None => StoreEntry::new(Arc::new(Mutex::new(store))),
-        })
+        };
+        match cache {
+            Some(budget) => cached_key_value_store(entry, name, budget, self.key_serde.clone(), V::default_serde()),
+            None => Ok(entry),
+        }
     }
 }
 
-/// A key-value store `name` of `K` → `V`; a `logged` one writes its changes to its changelog
+/// A key-value store `name` of `K` → `V` in `backend` (the task's default when `None`); a
+/// `logged` one writes its changes to its changelog
 /// (values with `V`'s default serde).
 pub(crate) fn kv_store<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     logged: bool,
     global: bool,
 ) -> StoreDef {
@@ -44,13 +56,14 @@ pub(crate) fn kv_store<K: Data, V: Data>(
         logged,
         retention_ms: None,
         global,
+        cached: false,
         factory: Arc::new(KvFactory::<K, V> { key_serde, backend, _value: std::marker::PhantomData }),
     }
 }
 
 struct WindowFactory<K, V> {
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     retention: Duration,
     size: Duration,
     duplicates: bool,
@@ -58,21 +71,35 @@ struct WindowFactory<K, V> {
 }
 
 impl<K: Data, V: Data> StoreFactory for WindowFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
+    fn create(
+        &self,
+        name: &str,
+        env: &StoreEnv,
+        logger: Option<ChangeLogger>,
+        cache: Option<Arc<CacheBudget>>,
+    ) -> Result<StoreEntry> {
+        let backend = self.backend.unwrap_or(env.default_backend());
         let store = window_store::<K, V>(
             name,
             self.key_serde.clone(),
             self.retention,
             self.size,
             self.duplicates,
-            self.backend,
-        );
-        Ok(match logger {
+            backend,
+            env,
+        )?;
+        let entry = match logger {
             Some(logger) => {
                 logged_window_store(store, logger, self.key_serde.clone(), V::default_serde(), self.duplicates)
             }
             None => StoreEntry::new(Arc::new(Mutex::new(store))),
-        })
+        };
+        match cache {
+            Some(budget) if !self.duplicates => {
+                cached_window_store(entry, name, budget, self.key_serde.clone(), V::default_serde())
+            }
+            _ => Ok(entry),
+        }
     }
 }
 
@@ -81,7 +108,7 @@ impl<K: Data, V: Data> StoreFactory for WindowFactory<K, V> {
 pub(crate) fn window_store_def<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     logged: bool,
     retention: Duration,
     size: Duration,
@@ -93,6 +120,7 @@ pub(crate) fn window_store_def<K: Data, V: Data>(
         logged,
         retention_ms: Some(millis(retention)),
         global: false,
+        cached: false,
         factory: Arc::new(WindowFactory::<K, V> {
             key_serde,
             backend,
@@ -106,14 +134,21 @@ pub(crate) fn window_store_def<K: Data, V: Data>(
 
 struct SessionFactory<K, V> {
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     retention: Duration,
     _value: std::marker::PhantomData<fn() -> V>,
 }
 
 impl<K: Data, V: Data> StoreFactory for SessionFactory<K, V> {
-    fn create(&self, name: &str, _partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry> {
-        let store = session_store::<K, V>(name, self.key_serde.clone(), self.retention, self.backend);
+    fn create(
+        &self,
+        name: &str,
+        env: &StoreEnv,
+        logger: Option<ChangeLogger>,
+        _cache: Option<Arc<CacheBudget>>,
+    ) -> Result<StoreEntry> {
+        let backend = self.backend.unwrap_or(env.default_backend());
+        let store = session_store::<K, V>(name, self.key_serde.clone(), self.retention, backend, env)?;
         Ok(match logger {
             Some(logger) => logged_session_store(store, logger, self.key_serde.clone(), V::default_serde()),
             None => StoreEntry::new(Arc::new(Mutex::new(store))),
@@ -126,7 +161,7 @@ impl<K: Data, V: Data> StoreFactory for SessionFactory<K, V> {
 pub(crate) fn session_store_def<K: Data, V: Data>(
     name: &str,
     key_serde: SerdeRef<K>,
-    backend: StoreBackend,
+    backend: Option<StoreBackend>,
     logged: bool,
     retention: Duration,
 ) -> StoreDef {
@@ -136,6 +171,7 @@ pub(crate) fn session_store_def<K: Data, V: Data>(
         logged,
         retention_ms: Some(millis(retention)),
         global: false,
+        cached: false,
         factory: Arc::new(SessionFactory::<K, V> { key_serde, backend, retention, _value: std::marker::PhantomData }),
     }
 }

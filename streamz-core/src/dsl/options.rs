@@ -245,9 +245,10 @@ pub struct Materialized<K, V> {
     pub(crate) name: Option<String>,
     pub(crate) key_serde: Option<SerdeRef<K>>,
     pub(crate) value_serde: Option<SerdeRef<V>>,
-    pub(crate) backend: StoreBackend,
+    pub(crate) backend: Option<StoreBackend>,
     pub(crate) retention: Option<Duration>,
     pub(crate) logging: bool,
+    pub(crate) caching: bool,
 }
 
 impl<K, V> std::fmt::Debug for Materialized<K, V> {
@@ -262,9 +263,10 @@ impl<K, V> Default for Materialized<K, V> {
             name: None,
             key_serde: None,
             value_serde: None,
-            backend: StoreBackend::InMemory,
+            backend: None,
             retention: None,
             logging: true,
+            caching: true,
         }
     }
 }
@@ -282,9 +284,10 @@ impl<K, V> Materialized<K, V> {
         self
     }
 
-    /// Keeps the store in this backend.
+    /// Keeps the store in this backend, whatever the application's default
+    /// ([`StreamsConfig::default_store_backend`](crate::runtime::StreamsConfig::default_store_backend)).
     pub fn with_backend(mut self, backend: StoreBackend) -> Self {
-        self.backend = backend;
+        self.backend = Some(backend);
         self
     }
 
@@ -298,6 +301,23 @@ impl<K, V> Materialized<K, V> {
     /// Turns the changelog topic off (the store is then not fault tolerant).
     pub fn without_logging(mut self) -> Self {
         self.logging = false;
+        self
+    }
+
+    /// Puts no record cache in front of this store: every update is written to the store (and
+    /// its changelog) and forwarded downstream at once, whatever
+    /// [`StreamsConfig::cache_max_bytes`](crate::runtime::StreamsConfig::cache_max_bytes).
+    /// Kafka Streams' `withCachingDisabled`.
+    pub fn with_caching_disabled(mut self) -> Self {
+        self.caching = false;
+        self
+    }
+
+    /// Puts a record cache in front of this store when the application has one (the default
+    /// for the stores of aggregations and tables): updates to one key are folded until the next
+    /// commit or eviction. Kafka Streams' `withCachingEnabled`.
+    pub fn with_caching_enabled(mut self) -> Self {
+        self.caching = true;
         self
     }
 }

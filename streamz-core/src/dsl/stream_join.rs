@@ -224,7 +224,7 @@ impl<K: Data, V: Data> Stream<K, V> {
         let size = Duration::from_millis((before + after) as u64);
         let mut graph = self.builder.graph();
         let logged = joined.logging;
-        let backend = crate::state::StoreBackend::InMemory;
+        let backend = None;
         use super::materialize::{kv_store, window_store_def};
         graph.add_store(window_store_def::<K, V>(
             &stores.left,

@@ -269,7 +269,7 @@ impl<K: Data, V: Data> Table<K, V> {
         graph.add_store(super::materialize::kv_store::<K, Buffered<V>>(
             &store,
             self.key_serde.clone(),
-            StoreBackend::InMemory,
+            Some(StoreBackend::InMemory),
             true,
             false,
         ));

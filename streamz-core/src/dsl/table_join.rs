@@ -12,7 +12,6 @@ use crate::processor::ops::FnProcessor;
 use crate::processor::ProcessorContext;
 use crate::record::{Change, Record, Timestamped};
 use crate::serdes::Data;
-use crate::state::StoreBackend;
 use crate::topology::ProcFactory;
 
 impl<K: Data, V: Data> Table<K, V> {
@@ -25,7 +24,7 @@ impl<K: Data, V: Data> Table<K, V> {
         let mut graph = self.builder.graph();
         let store = graph.state_name(None, "KTABLE-MATERIALIZE-STATE-STORE");
         let kv = super::materialize::kv_store::<K, Timestamped<V>>;
-        graph.add_store(kv(&store, self.key_serde.clone(), StoreBackend::InMemory, true, false));
+        graph.add_store(kv(&store, self.key_serde.clone(), None, true, false));
         let name = store.clone();
         let factory = ProcFactory::<_, K, Change<V>, K, Change<V>, _>::new(move |inst, _| {
             Ok(MaterializeTable { store: inst.store(&name)? })

@@ -35,16 +35,18 @@ pub(crate) fn table<K: Data, V: Data>(
         graph.add_source(source_name, topics, spec)
     };
     let store = graph.state_name(materialized.name.as_deref(), &format!("{topic}-STATE-STORE"));
-    graph.add_store(super::materialize::kv_store::<K, Timestamped<V>>(
+    let mut def = super::materialize::kv_store::<K, Timestamped<V>>(
         &store,
         key_serde.clone(),
         materialized.backend,
         materialized.logging,
         global,
-    ));
+    );
+    def.cached = materialized.caching;
+    graph.add_store(def);
     let store_name = store.clone();
     let factory = ProcFactory::<_, K, Option<V>, K, crate::record::Change<V>, _>::new(move |inst, _| {
-        Ok(TableSource { store: inst.store(&store_name)? })
+        Ok(TableSource { store: inst.store(&store_name)?, cache: inst.cache_link(&store_name) })
     });
     let name = graph.name(None, "KTABLE-SOURCE");
     let node = graph.add_processor(name, &[source], factory);
@@ -79,16 +81,18 @@ impl<K: Data, V: Data> Stream<K, Option<V>> {
         let value_serde = materialized.value_serde.unwrap_or_else(V::default_serde);
         let mut graph = self.builder.graph();
         let store = graph.state_name(materialized.name.as_deref(), "KSTREAM-TOTABLE-STATE-STORE");
-        graph.add_store(super::materialize::kv_store::<K, Timestamped<V>>(
+        let mut def = super::materialize::kv_store::<K, Timestamped<V>>(
             &store,
             key_serde.clone(),
             materialized.backend,
             materialized.logging,
             false,
-        ));
+        );
+        def.cached = materialized.caching;
+        graph.add_store(def);
         let store_name = store.clone();
         let factory = ProcFactory::<_, K, Option<V>, K, crate::record::Change<V>, _>::new(move |inst, _| {
-            Ok(TableSource { store: inst.store(&store_name)? })
+            Ok(TableSource { store: inst.store(&store_name)?, cache: inst.cache_link(&store_name) })
         });
         let name = graph.name(None, "KSTREAM-TOTABLE");
         let node = graph.add_processor(name, &[self.node], factory);

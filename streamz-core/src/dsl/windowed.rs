@@ -343,6 +343,7 @@ impl<K: Data, V: Data> TimeWindowedStream<K, V> {
             false,
         );
         def.retention_ms = Some(millis(retention));
+        def.cached = materialized.caching && matches!(self.windows, Kind::Time(_));
         let mut graph = input.builder.graph();
         graph.add_store(def);
         let store_name = store.clone();
@@ -350,7 +351,8 @@ impl<K: Data, V: Data> TimeWindowedStream<K, V> {
             Kind::Time(w) => {
                 let (size, advance, grace) = (w.size_ms(), w.advance_ms(), w.grace_ms());
                 let factory = ProcFactory::<_, K, V, Windowed<K>, Change<A>, _>::new(move |inst, _| {
-                    Ok(TimeWindowAggregate::new(inst.store(&store_name)?, fold.clone(), size, advance, grace))
+                    let (store, cache) = (inst.store(&store_name)?, inst.cache_link(&store_name));
+                    Ok(TimeWindowAggregate::new(store, fold.clone(), size, advance, grace, cache))
                 });
                 let name = graph.name(None, prefix);
                 graph.add_processor(name, &[input.node], factory)

@@ -15,10 +15,18 @@ use crate::task::{lock, RecordCollector};
 use crate::time::Timestamp;
 use crate::{Result, StreamsError};
 
-/// Remembers the first failed delivery, reported at the next flush.
+/// Remembers the first failed delivery, reported at the next flush, and the offset of the
+/// last record acknowledged per changelog partition, which stores keep as their checkpoint.
 #[derive(Default)]
 pub(crate) struct DeliveryTracker {
     failed: Mutex<Option<String>>,
+    changelogs: Mutex<Vec<(String, i32, i64)>>,
+}
+
+/// Whether `topic` is a changelog (`<application id>-<store>-changelog`), whose acknowledged
+/// offsets are tracked.
+fn is_changelog(topic: &str) -> bool {
+    topic.ends_with("-changelog")
 }
 
 impl ClientContext for DeliveryTracker {}
@@ -27,12 +35,20 @@ impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        use rdkafka::Message;
         match result {
+            Ok(msg) if is_changelog(msg.topic()) => {
+                let mut acked = lock(&self.changelogs);
+                let (topic, partition) = (msg.topic(), msg.partition());
+                match acked.iter_mut().find(|(t, p, _)| *p == partition && t == topic) {
+                    Some(entry) => entry.2 = entry.2.max(msg.offset()),
+                    None => acked.push((topic.to_string(), partition, msg.offset())),
+                }
+            }
             Ok(_) => {}
             Err((err, msg)) => {
                 let mut failed = lock(&self.failed);
                 if failed.is_none() {
-                    use rdkafka::Message;
                     *failed = Some(format!(
                         "cannot deliver a record to topic `{}` partition {}: {err}",
                         msg.topic(),
@@ -80,6 +96,12 @@ impl SharedProducer {
             Some(message) => Err(StreamsError::Kafka { message, retriable: false }),
             None => Ok(()),
         }
+    }
+
+    /// The offset of the last record acknowledged per changelog partition since the last
+    /// call, as `(topic, partition, offset)`; forgets them.
+    pub(crate) fn take_changelog_offsets(&self) -> Vec<(String, i32, i64)> {
+        std::mem::take(&mut *lock(&self.inner.context().changelogs))
     }
 
     /// The error for `err`: under exactly-once, a failed transaction.

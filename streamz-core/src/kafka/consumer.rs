@@ -41,6 +41,9 @@ impl OffsetCommitter for BaseConsumer<RebalanceContext> {
 pub(crate) trait PartitionEvents: Send + Sync {
     /// `partitions` are about to be taken away: finish and commit their work with `committer`.
     fn revoked(&self, partitions: &[(String, i32)], committer: &dyn OffsetCommitter);
+    /// `partitions` were lost: the group gave them to other members already (this one missed
+    /// its session timeout), so their work must not be committed.
+    fn lost(&self, partitions: &[(String, i32)]);
     /// `partitions` were assigned.
     fn assigned(&self, partitions: &[(String, i32)]);
 }
@@ -70,7 +73,10 @@ fn commit_with(consumer: &BaseConsumer<RebalanceContext>, offsets: &Offsets) -> 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(list) = rebalance {
-            self.events.revoked(&partitions(list), consumer);
+            match consumer.assignment_lost() {
+                true => self.events.lost(&partitions(list)),
+                false => self.events.revoked(&partitions(list), consumer),
+            }
         }
     }
 

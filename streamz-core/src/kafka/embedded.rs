@@ -4,11 +4,29 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use rdkafka::mocking::MockCluster;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use crate::{Result, StreamsError};
 
 enum Command {
-    CreateTopic { name: String, partitions: i32, reply: mpsc::Sender<std::result::Result<(), String>> },
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        reply: mpsc::Sender<std::result::Result<(), String>>,
+    },
+    /// The next requests of `api` fail with `errors`, one each, in order.
+    #[cfg_attr(not(test), allow(dead_code))]
+    RequestErrors {
+        api: RDKafkaApiKey,
+        errors: Vec<RDKafkaRespErr>,
+        reply: mpsc::Sender<()>,
+    },
+    /// Requests of `api` no longer fail.
+    #[cfg_attr(not(test), allow(dead_code))]
+    ClearRequestErrors {
+        api: RDKafkaApiKey,
+        reply: mpsc::Sender<()>,
+    },
 }
 
 /// Creates topics on an embedded cluster (its admin API is not served by the mock).
@@ -19,6 +37,8 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::CreateTopic { name, partitions, .. } => write!(f, "CreateTopic({name}, {partitions})"),
+            Command::RequestErrors { api, errors, .. } => write!(f, "RequestErrors({api:?}, {errors:?})"),
+            Command::ClearRequestErrors { api, .. } => write!(f, "ClearRequestErrors({api:?})"),
         }
     }
 }
@@ -35,6 +55,25 @@ impl EmbeddedHandle {
             .recv()
             .map_err(|_| fail("the embedded cluster has stopped".into()))?
             .map_err(|e| fail(format!("cannot create topic `{name}` on the embedded cluster: {e}")))
+    }
+
+    /// Makes the next requests of `api` fail with `errors`, one each, in order (to test how
+    /// failures are handled).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn request_errors(&self, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) -> Result<()> {
+        let (reply, answer) = mpsc::channel();
+        let stopped = || StreamsError::Kafka { message: "the embedded cluster has stopped".into(), retriable: false };
+        self.0.send(Command::RequestErrors { api, errors: errors.to_vec(), reply }).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())
+    }
+
+    /// Drops the errors still queued for requests of `api`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn clear_request_errors(&self, api: RDKafkaApiKey) -> Result<()> {
+        let (reply, answer) = mpsc::channel();
+        let stopped = || StreamsError::Kafka { message: "the embedded cluster has stopped".into(), retriable: false };
+        self.0.send(Command::ClearRequestErrors { api, reply }).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())
     }
 }
 
@@ -80,6 +119,14 @@ impl EmbeddedCluster {
                             Command::CreateTopic { name, partitions, reply } => {
                                 let _ =
                                     reply.send(cluster.create_topic(&name, partitions, 1).map_err(|e| e.to_string()));
+                            }
+                            Command::RequestErrors { api, errors, reply } => {
+                                cluster.request_errors(api, &errors);
+                                let _ = reply.send(());
+                            }
+                            Command::ClearRequestErrors { api, reply } => {
+                                cluster.clear_request_errors(api);
+                                let _ = reply.send(());
                             }
                         }
                     }

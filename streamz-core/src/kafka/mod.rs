@@ -10,6 +10,7 @@ mod consumer;
 mod embedded;
 mod errors;
 mod restore;
+mod standby;
 mod tools;
 mod txn;
 
@@ -20,5 +21,6 @@ pub(crate) use consumer::{GlobalConsumer, OffsetCommitter, PartitionEvents, Stre
 pub use embedded::EmbeddedCluster;
 pub(crate) use embedded::EmbeddedHandle;
 pub(crate) use errors::{is_transient, kafka_error};
-pub(crate) use restore::{restore_consumer_config, RestoreConsumer};
+pub(crate) use restore::{restore_consumer_config, RestoreConsumer, RestoreJob, RestoreSink, Restored};
+pub(crate) use standby::{ChangelogTail, GroupMember};
 pub use tools::KafkaClient;

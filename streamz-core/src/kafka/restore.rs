@@ -1,4 +1,5 @@
-//! Reading a changelog partition from its beginning to its end, to restore a store.
+//! Reading a changelog partition from a store's checkpoint (or its beginning) to its end, to
+//! restore the store.
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +12,38 @@ use super::kafka_error;
 use crate::runtime::StreamsConfig;
 use crate::{Result, StreamsError};
 
-/// A consumer outside the group that reads one changelog partition at a time; it commits
-/// nothing.
+/// What a restore read: changelog offsets `from..end` (`end` is where the next restore
+/// starts), `records` of them (fewer when compaction removed some, or transaction markers
+/// and aborted records were skipped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Restored {
+    pub(crate) from: i64,
+    pub(crate) end: i64,
+    pub(crate) records: u64,
+}
+
+/// One changelog partition to restore, and where its records go.
+pub(crate) struct RestoreJob<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: i32,
+    /// Where to start (the beginning when `None`).
+    pub(crate) checkpoint: Option<i64>,
+    pub(crate) sink: &'a mut dyn RestoreSink,
+    /// Set by [`RestoreConsumer::restore_all`]: what was read, or `None` when the checkpoint
+    /// is outside the partition's offsets.
+    pub(crate) outcome: Option<Option<Restored>>,
+}
+
+/// Where a restore puts what it reads.
+pub(crate) trait RestoreSink {
+    /// Before the first record: the restore reads offsets `from..end`.
+    fn start(&mut self, from: i64, end: i64) -> Result<()>;
+    /// Applies the record at `offset`.
+    fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<()>;
+}
+
+/// A consumer outside the group that reads changelog partitions to their end offsets; it
+/// commits nothing.
 pub(crate) struct RestoreConsumer {
     consumer: BaseConsumer,
     timeout: Duration,
@@ -51,30 +82,45 @@ impl RestoreConsumer {
         Ok(RestoreConsumer { consumer, timeout })
     }
 
-    /// Reads `topic` `partition` from the beginning up to its end offset at the time of the
-    /// call, passing each record's key and value to `apply`. Returns how many were applied.
+    /// Restores every job's changelog partition from its checkpoint (its beginning when
+    /// `None`) up to the partition's end offset at the time of the call (one partition after
+    /// another), and passes each record's offset, key and value to the job's sink. Sets each
+    /// job's `outcome`: what was read, or `None`, reading nothing, when the checkpoint is
+    /// outside the partition's offsets (the partition was deleted and created again, or
+    /// truncated past it): that store must then be restored from the beginning.
     ///
     /// # Errors
     ///
-    /// [`StreamsError::Kafka`] when the partition cannot be read or stops delivering records
-    /// before its end for longer than the timeout; the first error of `apply`.
-    pub(crate) fn restore(
-        &self,
-        topic: &str,
-        partition: i32,
-        apply: &mut dyn FnMut(&[u8], Option<&[u8]>) -> Result<()>,
-    ) -> Result<u64> {
-        let (low, high) = self.watermarks(topic, partition)?;
-        if high <= low {
-            return Ok(0);
+    /// [`StreamsError::Kafka`] when a partition cannot be read or stops delivering records
+    /// before its end for longer than the timeout; the first error of a sink.
+    pub(crate) fn restore_all(&self, jobs: &mut [RestoreJob<'_>]) -> Result<()> {
+        // One partition at a time: the end of a partition is known from its end-of-partition
+        // event, which names no topic, and under exactly-once it comes at the last stable
+        // offset, before records of transactions still open.
+        for job in jobs.iter_mut() {
+            let (low, high) = self.watermarks(job.topic, job.partition)?;
+            let from = match job.checkpoint {
+                Some(offset) if offset < low || offset > high => {
+                    job.outcome = Some(None);
+                    continue;
+                }
+                Some(offset) => offset,
+                None => low,
+            };
+            if high <= from {
+                job.outcome = Some(Some(Restored { from, end: high, records: 0 }));
+                continue;
+            }
+            job.sink.start(from, high)?;
+            let mut one = TopicPartitionList::new();
+            one.add_partition_offset(job.topic, job.partition, Offset::Offset(from))
+                .map_err(|e| kafka_error("cannot list the changelog partition", e))?;
+            self.consumer.assign(&one).map_err(|e| kafka_error("cannot assign the changelog partition", e))?;
+            let result = self.read_until(job.topic, job.partition, high, &mut *job.sink);
+            let _ = self.consumer.unassign();
+            job.outcome = Some(Some(Restored { from, end: high, records: result? }));
         }
-        let mut list = TopicPartitionList::new();
-        list.add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(|e| kafka_error("cannot list the changelog partition", e))?;
-        self.consumer.assign(&list).map_err(|e| kafka_error("cannot assign the changelog partition", e))?;
-        let result = self.read_until(topic, partition, high, apply);
-        let _ = self.consumer.unassign();
-        result
+        Ok(())
     }
 
     /// The partition's first and end offsets, retried until the timeout: a changelog created
@@ -96,13 +142,7 @@ impl RestoreConsumer {
         }
     }
 
-    fn read_until(
-        &self,
-        topic: &str,
-        partition: i32,
-        high: i64,
-        apply: &mut dyn FnMut(&[u8], Option<&[u8]>) -> Result<()>,
-    ) -> Result<u64> {
+    fn read_until(&self, topic: &str, partition: i32, high: i64, sink: &mut dyn RestoreSink) -> Result<u64> {
         let mut applied = 0u64;
         let mut last_progress = Instant::now();
         loop {
@@ -113,7 +153,7 @@ impl RestoreConsumer {
                     if message.offset() >= high {
                         return Ok(applied);
                     }
-                    apply(message.key().unwrap_or_default(), message.payload())?;
+                    sink.apply(message.offset(), message.key().unwrap_or_default(), message.payload())?;
                     applied += 1;
                     if message.offset() >= high - 1 {
                         return Ok(applied);
@@ -137,3 +177,7 @@ impl RestoreConsumer {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "restore_tests.rs"]
+mod tests;

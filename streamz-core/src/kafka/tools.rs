@@ -262,7 +262,13 @@ impl KafkaClient {
         self.read_raw_with(topic, min, timeout, false)
     }
 
-    fn read_raw_with(
+    /// As [`KafkaClient::read_raw`], choosing the isolation level: with `committed_only`,
+    /// only records of committed transactions (and non-transactional ones) are returned.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`].
+    pub fn read_raw_with(
         &self,
         topic: &str,
         min: usize,

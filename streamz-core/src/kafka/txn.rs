@@ -71,7 +71,7 @@ impl SharedProducer {
 
     /// Commits the open transaction with `offsets` (the next offsets to read) of the consumer
     /// group described by `group`. Records sent must have been flushed. Does nothing when no
-    /// transaction is open and no offset moved.
+    /// transaction is open and no offset moved. Returns whether a transaction was committed.
     ///
     /// # Errors
     ///
@@ -82,12 +82,12 @@ impl SharedProducer {
         offsets: &Offsets,
         group: Option<&GroupMetadata>,
         timeout: Duration,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let Some(open) = &self.txn else {
             return Err(StreamsError::Bug("commit of a non-transactional producer".into()));
         };
         if !open.load(Ordering::SeqCst) && offsets.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.begin_if_needed()?;
         if !offsets.is_empty() {
@@ -105,19 +105,37 @@ impl SharedProducer {
         }
         self.retrying("cannot commit the transaction", timeout, || self.inner.commit_transaction(timeout))?;
         open.store(false, Ordering::SeqCst);
-        Ok(())
+        Ok(true)
     }
 
     /// Aborts the open transaction, if any: its records are never seen by `read_committed`
     /// readers. A failure is logged: the broker aborts the transaction anyway when it times out
-    /// or the producer is replaced.
-    pub(crate) fn abort_transaction(&self, timeout: Duration) {
-        let Some(open) = &self.txn else { return };
+    /// or the producer is replaced. Returns whether a transaction was open.
+    pub(crate) fn abort_transaction(&self, timeout: Duration) -> bool {
+        let Some(open) = &self.txn else { return false };
         if !open.swap(false, Ordering::SeqCst) {
-            return;
+            return false;
         }
         if let Err(e) = self.inner.abort_transaction(timeout) {
             tracing::warn!(error = %e, "cannot abort the transaction");
+        }
+        true
+    }
+
+    /// Aborts the open transaction; returns `false` when the abort failed (e.g. timed out),
+    /// so its outcome is uncertain and only a new producer with the same transactional id
+    /// settles it (the coordinator completes or aborts what the old one left).
+    pub(crate) fn abort_settled(&self, timeout: Duration) -> bool {
+        let Some(open) = &self.txn else { return true };
+        if !open.swap(false, Ordering::SeqCst) {
+            return true;
+        }
+        match self.inner.abort_transaction(timeout) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot abort the transaction: replacing the producer");
+                false
+            }
         }
     }
 
@@ -134,6 +152,11 @@ impl SharedProducer {
                 Err(e) if matches!(classify(&e), Failure::Retry) && Instant::now() < deadline => {
                     tracing::debug!(error = %e, "{doing}, retrying");
                     std::thread::sleep(Duration::from_millis(50));
+                }
+                // Retried until the deadline: whether the call took effect is unknown, so
+                // the producer is replaced (as when fenced) to settle the transaction.
+                Err(e) if matches!(classify(&e), Failure::Retry) => {
+                    return Err(self.txn_failure(format!("{doing}: {e} (timed out, outcome uncertain)"), Some(true)))
                 }
                 Err(e) => return Err(self.txn_error(doing, &e)),
             }

@@ -73,6 +73,14 @@ pub trait Processor<KIn, VIn, KOut, VOut>: Send + 'static {
         Ok(())
     }
 
+    /// Called at each commit of the task, before its stores are flushed, in topological order
+    /// (a node before its children): a processor that holds records back (as the DSL's cached
+    /// aggregations do) forwards them here. Does nothing by default.
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
     /// Called when the task closes.
     fn close(&mut self) {}
 }

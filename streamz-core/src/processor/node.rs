@@ -72,6 +72,8 @@ impl<K: 'static, V: 'static> Downstream<K, V> for SharedDownstream<K, V> {
 /// A node the task can punctuate and close.
 pub(crate) trait Punctuate: Send {
     fn punctuate(&mut self, punctuator: Punctuator, time: Timestamp, task: &mut TaskContext) -> Result<()>;
+    /// Runs the processor's [`Processor::flush`] (at a commit).
+    fn flush(&mut self, task: &mut TaskContext) -> Result<()>;
     fn close(&mut self);
 }
 
@@ -84,6 +86,12 @@ where
     fn punctuate(&mut self, punctuator: Punctuator, time: Timestamp, task: &mut TaskContext) -> Result<()> {
         let mut ctx = ProcessorContext { children: &mut self.children, task, node: &self.name, schedules: None };
         self.processor.punctuate(punctuator, time, &mut ctx)
+    }
+
+    fn flush(&mut self, task: &mut TaskContext) -> Result<()> {
+        let _scope = PanicScope(&self.name);
+        let mut ctx = ProcessorContext { children: &mut self.children, task, node: &self.name, schedules: None };
+        self.processor.flush(&mut ctx)
     }
 
     fn close(&mut self) {

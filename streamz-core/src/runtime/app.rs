@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::state_dir::StateDirectory;
 use super::thread::{self, ThreadEnv};
 use super::{AppState, StreamsConfig};
 use crate::kafka::{EmbeddedCluster, KafkaAdmin};
@@ -24,6 +25,10 @@ pub(crate) struct AppShared {
     errors: Mutex<Vec<StreamsError>>,
     threads_running: Mutex<Vec<bool>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The instance's locked state directory.
+    pub(crate) state_dir: Mutex<StateDirectory>,
+    /// The standby replicas kept here (none unless `num_standby_replicas` is set).
+    pub(crate) standbys: super::standby::Standbys,
 }
 
 impl AppShared {
@@ -112,6 +117,33 @@ impl App {
         Ok(App { topology: Arc::new(topology), config, listener: None })
     }
 
+    /// Deletes this instance's local state (`<state dir>/<application id>`: every task's
+    /// stores and checkpoints), as Kafka Streams' `cleanUp`: the next start restores every
+    /// store from the beginning of its changelog.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::State`] when another running instance holds the state directory, or
+    /// a directory cannot be deleted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::prelude::*;
+    /// use streamz_core::runtime::{App, StreamsConfig};
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder.stream::<String, String>("words").group_by_key().count().to_stream().to("counts");
+    /// let dir = std::env::temp_dir().join("streamz-doc-clean-up");
+    /// let app = App::new(builder.build()?, StreamsConfig::new("word-count").state_dir(&dir))?;
+    /// app.clean_up()?;
+    /// assert!(!dir.join("word-count").join("0_0").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clean_up(&self) -> Result<()> {
+        StateDirectory::lock(self.config.store_env().dir())?.wipe()
+    }
+
     /// Calls `listener(old, new)` on every state change.
     pub fn with_state_listener(mut self, listener: impl Fn(AppState, AppState) + Send + Sync + 'static) -> Self {
         self.listener = Some(Box::new(listener));
@@ -127,6 +159,7 @@ impl App {
     /// An unreachable cluster (after the startup timeout), a missing input topic, inputs that
     /// must be co-partitioned but are not, or internal topics that cannot be created.
     pub fn start(self) -> Result<RunningApp> {
+        let state_dir = StateDirectory::lock(self.config.store_env().dir())?;
         let embedded = match &self.config.bootstrap_servers {
             Some(_) => None,
             None => Some(EmbeddedCluster::start()?),
@@ -139,6 +172,7 @@ impl App {
         let admin = KafkaAdmin::new(&bootstrap, self.config.startup_timeout)?;
         let counts = admin.partition_counts()?;
         let plan = self.topology.plan(&self.config.application_id, |t| counts.get(t).copied())?;
+        let plan = plan.with_cache(self.config.cache_max_bytes);
         if let Some(topic) = self.topology.sink_topics().into_iter().find(|t| !counts.contains_key(t)) {
             return Err(StreamsError::Topology(crate::TopologyError::UnknownTopic {
                 topic,
@@ -156,10 +190,14 @@ impl App {
             errors: Mutex::new(Vec::new()),
             threads_running: Mutex::new(vec![false; threads]),
             metrics: Arc::new(Metrics::default()),
+            state_dir: Mutex::new(state_dir),
+            standbys: Default::default(),
         });
         shared.set_state(AppState::Rebalancing);
         let plan = Arc::new(plan);
-        let (globals, global_thread) = super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared)?;
+        let stores = self.config.store_env();
+        let (globals, global_thread) =
+            super::global::start(&self.topology, &plan, &self.config, &bootstrap, &shared, &stores)?;
         let env = ThreadEnv {
             topology: self.topology.clone(),
             plan,
@@ -167,6 +205,7 @@ impl App {
             bootstrap: bootstrap.clone(),
             shared: shared.clone(),
             globals,
+            stores,
         };
         let mut handles: Vec<JoinHandle<()>> = global_thread.into_iter().collect();
         for index in 0..threads {
@@ -175,6 +214,13 @@ impl App {
                 .name(format!("{}-StreamThread-{}", self.config.application_id, index + 1))
                 .spawn(move || thread::run(index, env))
                 .map_err(|e| StreamsError::Bug(format!("cannot start a stream thread: {e}")))?;
+            handles.push(handle);
+        }
+        if self.config.num_standby_replicas > 0 {
+            let handle = std::thread::Builder::new()
+                .name(format!("{}-StandbyThread", self.config.application_id))
+                .spawn(move || super::standby::run(env))
+                .map_err(|e| StreamsError::Bug(format!("cannot start the standby thread: {e}")))?;
             handles.push(handle);
         }
         Ok(RunningApp { shared, threads: handles, bootstrap, _embedded: embedded })
@@ -221,8 +267,10 @@ impl RunningApp {
         true
     }
 
-    /// Counters: `records-processed`, `commits`, `restored-records`, `aborted-transactions`
-    /// (exactly-once), `dropped-records` and its breakdown.
+    /// Counters: `records-processed`, `commits`, `restored-records`, `standby-records`
+    /// (changelog records applied to standby replicas), `aborted-transactions`,
+    /// `committed-transactions` and `fenced-producers` (exactly-once), `dropped-records` and
+    /// its breakdown.
     pub fn metrics(&self) -> BTreeMap<String, u64> {
         self.shared.metrics.snapshot()
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::state::{RocksDbMemory, StoreBackend, StoreEnv};
 use crate::task::{ErrorPolicy, Policies, ProductionErrorPolicy, TimestampPolicy};
 
 /// What an application guarantees about its outputs, state and committed offsets when a
@@ -58,15 +59,22 @@ pub struct StreamsConfig {
     pub(crate) processing_guarantee: ProcessingGuarantee,
     pub(crate) instance_id: Option<String>,
     pub(crate) state_dir: PathBuf,
+    pub(crate) store_memory: usize,
+    pub(crate) cache_max_bytes: usize,
+    pub(crate) default_store_backend: StoreBackend,
     pub(crate) replication_factor: i32,
     pub(crate) policies: Policies,
     pub(crate) poll_timeout: Duration,
     pub(crate) max_poll_records: usize,
     pub(crate) startup_timeout: Duration,
+    pub(crate) commit_timeout: Duration,
+    pub(crate) num_standby_replicas: usize,
     pub(crate) repartition_purge_interval: Duration,
     pub(crate) consumer_overrides: BTreeMap<String, String>,
     pub(crate) producer_overrides: BTreeMap<String, String>,
     pub(crate) embedded: Option<crate::kafka::EmbeddedHandle>,
+    pub(crate) restore_listener: Option<super::restore_listener::RestoreListenerRef>,
+    pub(crate) state_cleanup_delay: Duration,
 }
 
 impl StreamsConfig {
@@ -82,15 +90,22 @@ impl StreamsConfig {
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             instance_id: None,
             state_dir: std::env::temp_dir().join("streamz"),
+            store_memory: RocksDbMemory::DEFAULT_BYTES,
+            cache_max_bytes: Self::DEFAULT_CACHE_MAX_BYTES,
+            default_store_backend: StoreBackend::RocksDb,
             replication_factor: 1,
             policies: Policies::default(),
             poll_timeout: Duration::from_millis(100),
             max_poll_records: 2_000,
             startup_timeout: Duration::from_secs(10),
+            commit_timeout: Duration::from_secs(30),
+            num_standby_replicas: 0,
             repartition_purge_interval: Duration::from_secs(30),
             consumer_overrides: BTreeMap::new(),
             producer_overrides: BTreeMap::new(),
             embedded: None,
+            restore_listener: None,
+            state_cleanup_delay: Duration::from_secs(600),
         }
     }
 
@@ -193,10 +208,129 @@ impl StreamsConfig {
         self
     }
 
-    /// Keeps local state under `dir` (for persistent stores).
+    /// Keeps local state under `dir` (`$TMPDIR/streamz` by default): a RocksDB store `name`
+    /// of task `<sub-topology>_<partition>` lives in `<dir>/<application id>/<task>/<name>`
+    /// (`global` instead of the task for global stores).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").state_dir("/var/lib/streamz");
+    /// assert_eq!(config.store_env().dir(), std::path::Path::new("/var/lib/streamz/fraud-detector"));
+    /// ```
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = dir.into();
         self
+    }
+
+    /// Tells `listener` how the restoration of each store goes (start, each batch, end).
+    /// Progress is also logged (`tracing` at info) and counted in the `restored-records`
+    /// metric.
+    ///
+    /// # Examples
+    ///
+    /// See [`StateRestoreListener`](super::StateRestoreListener).
+    pub fn restore_listener(mut self, listener: std::sync::Arc<dyn super::StateRestoreListener>) -> Self {
+        self.restore_listener = Some(super::restore_listener::RestoreListenerRef(listener));
+        self
+    }
+
+    /// How long the local state of a task that moved to another instance is kept (10 minutes
+    /// by default, as Kafka Streams' `state.cleanup.delay.ms`): if the task comes back
+    /// within it, its stores restore from their checkpoints, not from the beginning.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").state_cleanup_delay(Duration::from_secs(60));
+    /// # let _ = config;
+    /// ```
+    pub fn state_cleanup_delay(mut self, delay: Duration) -> Self {
+        self.state_cleanup_delay = delay;
+        self
+    }
+
+    /// Bounds the memory of all RocksDB stores of this application together (per running
+    /// instance) to about `bytes` (64 MiB by default): one block cache of `bytes` shared by
+    /// every store, with the memtables of every store (at most half of it) charged to it.
+    /// Beyond this bound, each open store costs a small fixed overhead (file handles, table
+    /// readers, a partly filled memtable block); see the [state](crate::state) docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").store_memory(256 << 20);
+    /// assert_eq!(config.store_env().memory().bytes(), 256 << 20);
+    /// ```
+    pub fn store_memory(mut self, bytes: usize) -> Self {
+        self.store_memory = bytes;
+        self
+    }
+
+    /// Gives the record cache of this application (per running instance) `bytes` (10 MiB by
+    /// default, as Kafka Streams' `statestore.cache.max.bytes`); 0 turns caching off.
+    ///
+    /// The stores of aggregations (non-windowed, tumbling and hopping windows) and of tables
+    /// read from topics or made from streams are cached unless
+    /// [`Materialized::with_caching_disabled`](crate::dsl::Materialized::with_caching_disabled)
+    /// says otherwise: updates to one key (and window) are folded in memory and written to the
+    /// store and its changelog, and forwarded downstream as one change (from the value at the
+    /// last flush to the latest), at each commit or when the cache evicts the key. So a hot key
+    /// costs one changelog record and one downstream record per commit interval; with caching
+    /// off every update is written and forwarded at once. One budget is shared by all stream
+    /// threads and stores of the instance (Kafka Streams divides it among its threads); a write
+    /// that exceeds it evicts the least recently written entries of the store written, flushing
+    /// that store's dirty entries first. See the [state](crate::state) docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// // Every update of an aggregation reaches the output topic (and the changelog).
+    /// let config = StreamsConfig::new("fraud-detector").cache_max_bytes(0);
+    /// # let _ = config;
+    /// ```
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// The default of [`cache_max_bytes`](Self::cache_max_bytes): 10 MiB.
+    pub const DEFAULT_CACHE_MAX_BYTES: usize = 10 << 20;
+
+    /// Keeps the stores that name no backend (no
+    /// [`Materialized::with_backend`](crate::dsl::Materialized::with_backend)) in `backend`:
+    /// [`StoreBackend::RocksDb`] by default, as Kafka Streams. Suppression buffers stay in
+    /// memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    /// use streamz_core::state::StoreBackend;
+    ///
+    /// let config = StreamsConfig::new("fraud-detector").default_store_backend(StoreBackend::InMemory);
+    /// assert_eq!(config.store_env().default_backend(), StoreBackend::InMemory);
+    /// ```
+    pub fn default_store_backend(mut self, backend: StoreBackend) -> Self {
+        self.default_store_backend = backend;
+        self
+    }
+
+    /// Where this application's stores live, with a new shared RocksDB memory of
+    /// [`store_memory`](Self::store_memory) bytes (an application builds it once at start).
+    pub fn store_env(&self) -> StoreEnv {
+        StoreEnv::new(self.state_dir.join(&self.application_id))
+            .with_default_backend(self.default_store_backend)
+            .with_memory(RocksDbMemory::new(self.store_memory))
     }
 
     /// Replication factor of internal topics (1 by default, for a single broker).
@@ -241,6 +375,44 @@ impl StreamsConfig {
     /// Waits at most this long for the cluster at start (10 s by default).
     pub fn startup_timeout(mut self, timeout: Duration) -> Self {
         self.startup_timeout = timeout;
+        self
+    }
+
+    /// Keeps this many standby replicas of every stateful task (0 by default): other
+    /// instances of the application hold a copy of the task's stores, kept up to date from
+    /// its changelogs, so that when the task moves to one of them (its instance failed or
+    /// left) it restores only what the copy had not read yet instead of the whole changelog.
+    ///
+    /// Standbys are placed next to the consumer group's assignment, which librdkafka's
+    /// built-in assignors make without knowing about them: the instance taking a failed
+    /// task over holds its standby when the application keeps as many standbys as it has
+    /// other instances, and otherwise only when the assignor happens to pick an instance
+    /// that holds one. See `docs/running.md`, "Standby replicas".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::runtime::StreamsConfig;
+    ///
+    /// // Two instances: each keeps a copy of the other's state.
+    /// let config = StreamsConfig::new("fraud-detector").num_standby_replicas(1);
+    /// # let _ = config;
+    /// ```
+    #[doc(alias = "num.standby.replicas")]
+    pub fn num_standby_replicas(mut self, replicas: usize) -> Self {
+        self.num_standby_replicas = replicas;
+        self
+    }
+
+    /// How long a commit may wait for the cluster (30 s by default; in Kafka Streams the
+    /// producer's `max.block.ms`, 60 s, plays this part): flushing the producer, and under
+    /// exactly-once each transactional call (sending the offsets, committing or aborting),
+    /// retriable errors retried meanwhile. A transactional call still failing after it has an
+    /// uncertain outcome: the thread replaces its producer (which settles the transaction),
+    /// and its tasks start again from the last commit, as for a fenced producer.
+    #[doc(alias = "max.block.ms")]
+    pub fn commit_timeout(mut self, timeout: Duration) -> Self {
+        self.commit_timeout = timeout;
         self
     }
 

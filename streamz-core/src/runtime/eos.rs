@@ -19,7 +19,7 @@ impl ThreadCore {
     /// When the producer cannot be replaced, a store cannot be restored, or the consumer
     /// cannot seek.
     pub(super) fn recover(&mut self, fenced: bool, consumer: &StreamConsumer) -> Result<()> {
-        let timeout = self.env.config.startup_timeout.max(Duration::from_secs(30));
+        let timeout = self.env.config.commit_timeout;
         let ids: Vec<TaskId> = self.tasks.keys().copied().collect();
         for (_, mut task) in std::mem::take(&mut self.tasks) {
             task.close();
@@ -30,16 +30,39 @@ impl ThreadCore {
                 // The new producer, with the same transactional id, fences the old one and
                 // aborts the transaction it left open.
                 self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
+                self.env.shared.metrics.add("fenced-producers", 1);
             }
-            false => self.producer.abort_transaction(timeout),
+            false if self.producer.abort_settled(timeout) => {
+                // Offsets of changelog records that were aborted: no store's checkpoint.
+                self.producer.take_changelog_offsets();
+            }
+            false => {
+                self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
+                self.env.shared.metrics.add("fenced-producers", 1);
+            }
         }
-        for id in ids {
-            self.create_task(id)?;
-        }
+        self.create_tasks(&ids)?;
         consumer.rewind_to_committed(timeout)?;
         self.env.shared.metrics.add("aborted-transactions", 1);
         tracing::info!(thread = self.index, fenced, tasks = self.tasks.len(), "recovered from a failed transaction");
         Ok(())
+    }
+}
+
+impl ThreadCore {
+    /// After the consumer lost its partitions (the group gave them to other members when this
+    /// one missed its session timeout, e.g. paused): their new owners start from the last
+    /// commit, so nothing processed since may commit here. Aborts the open transaction, if
+    /// any (under exactly-once, a transaction of this zombie could otherwise still commit
+    /// records its partitions' new owners write again), and closes the tasks without
+    /// committing.
+    pub(super) fn abandon_all(&mut self) {
+        let timeout = self.env.config.commit_timeout;
+        if self.producer.abort_transaction(timeout) {
+            self.env.shared.metrics.add("aborted-transactions", 1);
+        }
+        self.producer.take_changelog_offsets();
+        self.close_all();
     }
 }
 
@@ -58,3 +81,7 @@ pub(super) fn new_producer(
         _ => SharedProducer::new(&producer_config),
     }
 }
+
+#[cfg(test)]
+#[path = "eos_tests.rs"]
+mod tests;

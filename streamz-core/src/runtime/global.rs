@@ -48,6 +48,12 @@ impl GlobalTasks {
                 while self.tasks[i].process_next()? {}
             }
         }
+        if !seen.is_empty() {
+            // What a global store holds is rebuilt from its topic at each start: no checkpoint.
+            for task in &mut self.tasks {
+                task.commit_stores(&[])?;
+            }
+        }
         Ok(seen)
     }
 }
@@ -60,6 +66,7 @@ pub(crate) fn start(
     config: &StreamsConfig,
     bootstrap: &str,
     shared: &Arc<AppShared>,
+    stores: &crate::state::StoreEnv,
 ) -> Result<(HashMap<String, StoreEntry>, Option<JoinHandle<()>>)> {
     if topology.global.is_empty() {
         return Ok((HashMap::new(), None));
@@ -74,6 +81,7 @@ pub(crate) fn start(
             wall_clock: Timestamp::now(),
             policies: config.policies.clone(),
             globals: HashMap::new(),
+            stores: stores.clone(),
         };
         let task = topology.create_task(plan, TaskId { subtopology: sub.id, partition: -1 }, true, env)?;
         for name in &sub.stores {

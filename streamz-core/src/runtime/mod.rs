@@ -14,16 +14,44 @@
 //!
 //! When a rebalance assigns a partition, the thread creates the task and, before the task
 //! processes a record, restores each of its logged stores: a restore consumer (outside the
-//! group, committing nothing) reads the store's changelog partition from the beginning up to
-//! its end offset at that moment and applies every record to the new, empty store without
-//! logging it again. Each store's restore is logged (`tracing` at info: store, partition,
-//! records) and counted in the `restored-records` metric of [`RunningApp::metrics`].
+//! group, committing nothing) reads the store's changelog partition up to its end offset at
+//! that moment and applies every record to the store without logging it again, committing
+//! the store every 100,000 records. Progress is logged (`tracing` at info: store, partition,
+//! offsets, records), counted in the `restored-records` metric of [`RunningApp::metrics`],
+//! and reported to a [`StateRestoreListener`] if one is configured.
 //!
-//! Stores live in memory, and a rebalance closes every task of the thread (the consumers use
-//! the eager `range` assignor), so a task is restored in full each time it is assigned, also
-//! when it stays on the same instance. Restoring runs inside the rebalance callback, so a
-//! very large changelog delays the thread's next poll. Global stores are not logged: their
-//! source topic is their log, reread at start.
+//! # Checkpoints: restoring only what is missing
+//!
+//! A RocksDB store keeps the writes of the current commit interval in memory, out of
+//! RocksDB. Only after a commit succeeded (at-least-once: the producer flushed and the
+//! offsets committed; exactly-once: the transaction committed) does the store write them, in
+//! one RocksDB write batch together with its *checkpoint*: the offset after its last
+//! acknowledged changelog record. So what a store holds on disk is always exactly its
+//! changelog before its checkpoint, also after `kill -9` (without a write-ahead log a crash
+//! loses the last memtables, and with them the checkpoint that described them: the store
+//! falls back to an older, consistent commit). A task created on an instance that has its
+//! store restores from the checkpoint, only the tail it missed: after a clean shutdown
+//! nothing, after a crash the changes since the store last reached disk, after the task
+//! came back from another instance what that instance wrote. A store with no checkpoint, or
+//! one outside the changelog's offsets (the topic was deleted and created again), is
+//! cleared and restored from the beginning; in-memory stores always are.
+//!
+//! Under exactly-once this is where streamz differs from Kafka Streams, which cannot tell
+//! committed from uncommitted writes in RocksDB after a crash and wipes and restores every
+//! store in full.
+//!
+//! # The state directory
+//!
+//! Stores live under `<state dir>/<application id>/<task>/<store>` (see
+//! [`StreamsConfig::state_dir`]). A running instance locks `<state dir>/<application id>`
+//! (a `.lock` file, released by the operating system when the process dies): a second
+//! instance with the same directory fails to start with an error naming it. A rebalance
+//! closes every task of the thread (the consumers use the eager `range` assignor); a task
+//! assigned again restores from its checkpoint. The directory of a task that moved away is
+//! kept for [`StreamsConfig::state_cleanup_delay`] (10 minutes) in case it comes back, then
+//! deleted. [`App::clean_up`] deletes all local state before a start. Restoring runs inside
+//! the rebalance callback, so a very large changelog delays the thread's next poll. Global
+//! stores are not logged: their source topic is their log, reread at start.
 //!
 //! ```no_run
 //! use streamz_core::prelude::*;
@@ -41,9 +69,13 @@ mod app;
 mod config;
 mod eos;
 mod global;
+mod restore_listener;
+mod standby;
 mod state;
+mod state_dir;
 mod thread;
 
 pub use app::{App, RunningApp};
 pub use config::{ProcessingGuarantee, StreamsConfig, BOOTSTRAP_ENV};
+pub use restore_listener::{RestoreProgress, StateRestoreListener};
 pub use state::AppState;

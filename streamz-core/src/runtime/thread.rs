@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use super::app::AppShared;
 use super::eos::new_producer;
-use super::ProcessingGuarantee;
 use super::StreamsConfig;
+use super::{ProcessingGuarantee, RestoreProgress, StateRestoreListener};
 use crate::kafka::{
     consumer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, OffsetCommitter, PartitionEvents,
-    RestoreConsumer, SharedProducer, StreamConsumer,
+    RestoreConsumer, RestoreJob, RestoreSink, Restored, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
 use crate::task::{lock, FastMap, StoreEntry, Task, TaskId};
@@ -28,6 +28,8 @@ pub(crate) struct ThreadEnv {
     pub(crate) bootstrap: String,
     pub(crate) shared: Arc<AppShared>,
     pub(crate) globals: HashMap<String, StoreEntry>,
+    /// The application's stores: directory, default backend, shared RocksDB memory.
+    pub(crate) stores: crate::state::StoreEnv,
 }
 
 /// The tasks of a thread and the offsets they have processed.
@@ -53,7 +55,12 @@ pub(super) struct ThreadCore {
     /// Set when the thread failed: nothing more is processed or committed, so the records
     /// from the failed one on are read again after a restart.
     failed: bool,
+    /// When the first thread last looked for task directories to delete.
+    last_cleanup: Instant,
 }
+
+/// How often the first thread looks for the state of tasks that moved away.
+const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl ThreadCore {
     fn add(&mut self, raw: RawRecord) -> Result<()> {
@@ -104,13 +111,15 @@ impl ThreadCore {
     }
 
     /// Commits: flush stores, then the producer, then commit the offsets that moved (under
-    /// exactly-once, with the producer's transaction).
+    /// exactly-once, with the producer's transaction), then commit the stores with their
+    /// checkpoints.
     fn commit(&mut self, committer: &dyn OffsetCommitter) -> Result<()> {
         for task in self.tasks.values_mut() {
             task.flush()?;
         }
-        let timeout = self.env.config.startup_timeout.max(std::time::Duration::from_secs(30));
+        let timeout = self.env.config.commit_timeout;
         self.producer.flush(timeout)?;
+        let acked = self.producer.take_changelog_offsets();
         let offsets: Vec<(Arc<str>, i32, i64)> = self
             .offsets
             .iter()
@@ -119,15 +128,29 @@ impl ThreadCore {
             .collect();
         match self.env.config.processing_guarantee {
             ProcessingGuarantee::ExactlyOnce => {
-                self.producer.commit_transaction(&offsets, committer.group_metadata().as_ref(), timeout)?
+                if self.producer.commit_transaction(&offsets, committer.group_metadata().as_ref(), timeout)? {
+                    self.env.shared.metrics.add("committed-transactions", 1);
+                }
             }
             _ => committer.commit(&offsets)?,
         }
         for (t, p, o) in &offsets {
             self.committed.insert((t.clone(), *p), *o);
         }
+        // Only now do the stores write what they changed, with their changelog offsets: a
+        // crash before this point finds them at the previous commit.
+        for task in self.tasks.values_mut() {
+            task.commit_stores(&acked)?;
+        }
         self.env.shared.metrics.add("commits", 1);
         self.purge_repartition_topics(&offsets);
+        if self.index == 0 && self.last_cleanup.elapsed() >= CLEANUP_INTERVAL {
+            self.last_cleanup = Instant::now();
+            let deleted = lock(&self.env.shared.state_dir).clean(self.env.config.state_cleanup_delay);
+            if !deleted.is_empty() {
+                tracing::info!(tasks = ?deleted, "deleted the local state of tasks that moved away");
+            }
+        }
         Ok(())
     }
 
@@ -148,54 +171,207 @@ impl ThreadCore {
         }
     }
 
-    pub(super) fn create_task(&mut self, id: TaskId) -> Result<()> {
-        if self.tasks.contains_key(&id) {
-            return Ok(());
+    /// Creates the tasks `ids` that are not running yet, restores their stores from
+    /// their changelogs, then adds them to the thread.
+    pub(super) fn create_tasks(&mut self, ids: &[TaskId]) -> Result<()> {
+        let mut created = Vec::new();
+        for &id in ids {
+            if self.tasks.contains_key(&id) || created.iter().any(|(c, _)| *c == id) {
+                continue;
+            }
+            created.push((id, self.open_task(id)?));
         }
+        self.restore_stores(&created)?;
+        self.tasks.extend(created);
+        Ok(())
+    }
+
+    /// Builds task `id`, its stores opened in its directory.
+    fn open_task(&mut self, id: TaskId) -> Result<Task> {
         let env = TaskEnv {
             collector: Box::new(KafkaCollector { producer: self.producer.clone() }),
             metrics: self.env.shared.metrics.clone(),
             wall_clock: Timestamp::now(),
             policies: self.env.config.policies.clone(),
             globals: self.env.globals.clone(),
+            stores: self.env.stores.clone(),
         };
+        // Not while a cleanup deletes task directories.
+        let mut dir = lock(&self.env.shared.state_dir);
+        // A standby of the task here hands its stores over, with their checkpoints.
+        self.env.shared.standbys.release(id, &mut dir);
+        dir.opened(id);
         let task = self.env.topology.create_task(&self.env.plan, id, false, env)?;
         tracing::debug!(thread = self.index, task = %id, "created task");
-        self.restore_stores(id, &task)?;
-        self.tasks.insert(id, task);
+        Ok(task)
+    }
+
+    /// Restores every logged store of `tasks` from its changelog partition, from the store's
+    /// checkpoint (its beginning when the store has none, or one outside the partition's
+    /// offsets, after clearing the store) to the end offset at this moment, before the tasks
+    /// process anything. Commits a store every
+    /// [`RESTORE_BATCH`] records.
+    fn restore_stores(&self, tasks: &[(TaskId, Task)]) -> Result<()> {
+        let started = Instant::now();
+        let mut stores: Vec<StoreRestore<'_>> = Vec::new();
+        for (id, task) in tasks {
+            let mut named: Vec<(&String, &StoreEntry)> = task.ctx.stores.iter().collect();
+            named.sort_by(|a, b| a.0.cmp(b.0));
+            for (name, entry) in named {
+                let Some(topic) = entry.changelog_topic() else { continue };
+                stores.push(StoreRestore { id: *id, name, topic, entry, checkpoint: entry.control.checkpoint() });
+            }
+        }
+        let listener = self.env.config.restore_listener.as_ref().map(|l| &*l.0);
+        while !stores.is_empty() {
+            let mut batches: Vec<RestoreBatch<'_>> = stores
+                .iter()
+                .map(|s| RestoreBatch {
+                    name: s.name,
+                    id: s.id,
+                    topic: s.topic,
+                    entry: s.entry,
+                    listener,
+                    checkpoint: s.checkpoint,
+                    span: (0, 0),
+                    n: 0,
+                })
+                .collect();
+            let mut jobs: Vec<RestoreJob<'_>> = batches
+                .iter_mut()
+                .map(|b| RestoreJob {
+                    topic: b.topic,
+                    partition: b.id.partition,
+                    checkpoint: b.checkpoint,
+                    sink: b,
+                    outcome: None,
+                })
+                .collect();
+            self.restore.restore_all(&mut jobs)?;
+            let outcomes: Vec<Option<Option<Restored>>> = jobs.into_iter().map(|j| j.outcome).collect();
+            let mut again = Vec::new();
+            for (mut store, outcome) in stores.into_iter().zip(outcomes) {
+                match outcome {
+                    Some(Some(restored)) => self.restored(&store, restored, started)?,
+                    Some(None) => {
+                        tracing::warn!(task = %store.id, store = %store.name, checkpoint = ?store.checkpoint, "checkpoint outside the changelog: restoring from the beginning");
+                        store.entry.control.clear()?;
+                        store.checkpoint = None;
+                        again.push(store);
+                    }
+                    None => {
+                        return Err(StreamsError::Bug(format!("the restore of store `{}` did not end", store.name)))
+                    }
+                }
+            }
+            stores = again;
+        }
         Ok(())
     }
 
-    /// Restores every logged store of `task` from its changelog partition, from the beginning
-    /// to the end offset at this moment, before the task processes anything.
-    fn restore_stores(&self, id: TaskId, task: &Task) -> Result<()> {
-        let mut stores: Vec<(&String, &StoreEntry)> = task.ctx.stores.iter().collect();
-        stores.sort_by(|a, b| a.0.cmp(b.0));
-        for (name, entry) in stores {
-            let Some(topic) = entry.changelog_topic() else { continue };
-            let started = Instant::now();
-            let restored = self.restore.restore(topic, id.partition, &mut |key, value| entry.restore(key, value))?;
-            self.env.shared.metrics.add("restored-records", restored);
-            tracing::info!(
-                thread = self.index,
-                task = %id,
-                store = %name,
-                partition = id.partition,
-                records = restored,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "restored store from its changelog"
-            );
+    /// After a store's restore: commits it with its checkpoint, counts and reports it.
+    fn restored(&self, store: &StoreRestore<'_>, restored: Restored, started: Instant) -> Result<()> {
+        store.entry.control.commit(Some(restored.end))?;
+        self.env.shared.metrics.add("restored-records", restored.records);
+        if let Some(listener) = &self.env.config.restore_listener {
+            let progress = RestoreProgress {
+                store: store.name,
+                task: store.id,
+                topic: store.topic,
+                partition: store.id.partition,
+                start_offset: restored.from,
+                end_offset: restored.end,
+                from_checkpoint: store.checkpoint.is_some(),
+                restored: restored.records,
+            };
+            listener.0.on_restore_end(&progress, started.elapsed());
         }
+        tracing::info!(
+            thread = self.index,
+            task = %store.id,
+            store = %store.name,
+            partition = store.id.partition,
+            from_offset = restored.from,
+            end_offset = restored.end,
+            from_checkpoint = store.checkpoint.is_some(),
+            records = restored.records,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "restored store from its changelog"
+        );
         Ok(())
     }
 
     pub(super) fn close_all(&mut self) {
         for (id, mut task) in std::mem::take(&mut self.tasks) {
             task.close();
+            drop(task);
+            lock(&self.env.shared.state_dir).closed(id);
             tracing::debug!(thread = self.index, task = %id, "closed task");
         }
         self.offsets.clear();
         self.committed.clear();
+    }
+}
+
+/// A logged store of a new task, to restore.
+struct StoreRestore<'a> {
+    id: TaskId,
+    name: &'a str,
+    topic: &'a str,
+    entry: &'a StoreEntry,
+    checkpoint: Option<i64>,
+}
+
+/// How many changelog records a restore applies between two commits of the store.
+const RESTORE_BATCH: u64 = 100_000;
+
+/// The restore of one store: applies records and commits the store every
+/// [`RESTORE_BATCH`] records with the offset after the last one, so an interrupted restore
+/// continues where it stopped.
+struct RestoreBatch<'a> {
+    name: &'a str,
+    id: TaskId,
+    topic: &'a str,
+    entry: &'a StoreEntry,
+    listener: Option<&'a dyn StateRestoreListener>,
+    checkpoint: Option<i64>,
+    /// The offsets the restore reads, `from..end`.
+    span: (i64, i64),
+    n: u64,
+}
+
+impl RestoreSink for RestoreBatch<'_> {
+    fn start(&mut self, from: i64, end: i64) -> Result<()> {
+        self.span = (from, end);
+        self.report(|l, p| l.on_restore_start(p));
+        Ok(())
+    }
+
+    fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.entry.restore(key, value)?;
+        self.n += 1;
+        if self.n.is_multiple_of(RESTORE_BATCH) {
+            self.entry.control.commit(Some(offset + 1))?;
+            self.report(|l, p| l.on_batch_restored(p));
+        }
+        Ok(())
+    }
+}
+
+impl RestoreBatch<'_> {
+    fn report(&self, call: impl Fn(&dyn StateRestoreListener, &RestoreProgress<'_>)) {
+        let Some(listener) = self.listener else { return };
+        let progress = RestoreProgress {
+            store: self.name,
+            task: self.id,
+            topic: self.topic,
+            partition: self.id.partition,
+            start_offset: self.span.0,
+            end_offset: self.span.1,
+            from_checkpoint: self.checkpoint.is_some(),
+            restored: self.n,
+        };
+        call(listener, &progress);
     }
 }
 
@@ -239,17 +415,26 @@ impl PartitionEvents for Events {
         core.close_all();
     }
 
+    fn lost(&self, partitions: &[(String, i32)]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut core = lock(&self.core);
+        core.env.shared.thread_running(core.index, false);
+        tracing::warn!(thread = core.index, partitions = partitions.len(), "partitions lost");
+        core.abandon_all();
+    }
+
     fn assigned(&self, partitions: &[(String, i32)]) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let mut core = lock(&self.core);
         tracing::info!(thread = core.index, partitions = partitions.len(), "partitions assigned");
+        let mut ids = Vec::new();
         for (topic, partition) in partitions {
-            let subs = core.readers.get(topic).cloned().unwrap_or_default();
-            for sub in subs {
-                if let Err(e) = core.create_task(TaskId { subtopology: sub, partition: *partition }) {
-                    core.error.get_or_insert(e);
-                }
+            for &sub in core.readers.get(topic).into_iter().flatten() {
+                ids.push(TaskId { subtopology: sub, partition: *partition });
             }
+        }
+        if let Err(e) = core.create_tasks(&ids) {
+            core.error.get_or_insert(e);
         }
         core.env.shared.thread_running(core.index, true);
     }
@@ -269,7 +454,10 @@ pub(crate) fn run(index: usize, env: ThreadEnv) {
 }
 
 fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
-    let client_id = format!("{}-StreamThread-{}", env.config.application_id, index + 1);
+    // `<application id>-<instance id>-StreamThread-<n>`: standby replicas find each
+    // member's instance in its client id.
+    let client_id =
+        format!("{}-{}-StreamThread-{}", env.config.application_id, env.config.effective_instance_id(), index + 1);
     let producer = new_producer(&env.config, &env.bootstrap, &client_id, index)?;
     let mut readers: FastMap<String, Vec<u32>> = FastMap::default();
     for sub in &env.topology.subtopologies {
@@ -311,6 +499,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         error: None,
         purge,
         failed: false,
+        last_cleanup: Instant::now(),
     }));
     let events = Arc::new(Events { core: core.clone(), generation: AtomicU64::new(0) });
     let mut consumer = StreamConsumer::new(
@@ -326,7 +515,8 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
             match step(&core, &events, &config, &mut consumer, &mut last_commit) {
                 Ok(()) => {}
                 Err(StreamsError::Transaction { message, fenced }) => {
-                    let now = shared.metrics.get("commits");
+                    // Only a transaction that committed something counts as progress.
+                    let now = shared.metrics.get("committed-transactions");
                     failures = if now == commits { failures + 1 } else { 1 };
                     commits = now;
                     // E.g. a record the broker always rejects: processing it again cannot help.
@@ -349,7 +539,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         let mut core = lock(&core);
         core.failed = true;
         // Nothing of the failed transaction is ever read by `read_committed` readers.
-        core.producer.abort_transaction(config.startup_timeout);
+        core.producer.abort_transaction(config.commit_timeout);
     }
     consumer.unsubscribe();
     drop(consumer);

@@ -3,20 +3,32 @@
 use std::time::Duration;
 
 use super::{
-    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, SessionStore, WindowStore,
+    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, RocksDbKeyValueStore,
+    RocksDbSessionStore, RocksDbWindowStore, SessionStore, StoreEnv, WindowStore,
 };
-use crate::serdes::SerdeRef;
+use crate::serdes::{Data, SerdeRef};
+use crate::Result;
 
 /// Where a store keeps its entries. Every backend implements the same store traits and
 /// iterates in the same order (by key bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StoreBackend {
-    /// In memory: fast, lost on restart, rebuilt from the changelog.
+    /// In memory: fast, lost on restart, rebuilt from the changelog; bounded only by what
+    /// the store holds.
     InMemory,
+    /// In RocksDB on local disk, under `<state dir>/<application id>/<task id>/<store>`,
+    /// with memory bounded by the [`RocksDbMemory`](super::RocksDbMemory) all stores share:
+    /// for state larger than memory.
+    RocksDb,
 }
 
-/// A new, empty key-value store of `backend`, for one task.
+/// A key-value store of `backend` for one task; a RocksDB store opens (or creates)
+/// `env.store_dir(name)`.
+///
+/// # Errors
+///
+/// [`StreamsError::State`](crate::StreamsError::State) when RocksDB cannot open the directory.
 ///
 /// # Examples
 ///
@@ -35,61 +47,85 @@ pub enum StoreBackend {
 /// #         Ok(String::from_utf8_lossy(b.unwrap_or_default()).into_owned())
 /// #     }
 /// # }
-/// use streamz_core::state::{key_value_store, StoreBackend};
+/// use streamz_core::state::{key_value_store, StoreBackend, StoreEnv};
 ///
-/// let mut store = key_value_store::<String, i64>("balances", Arc::new(Utf8), StoreBackend::InMemory);
+/// let env = StoreEnv::new(std::env::temp_dir().join("streamz-doc-kv"));
+/// let mut store = key_value_store::<String, i64>("balances", Arc::new(Utf8), StoreBackend::InMemory, &env)?;
 /// store.put(&"alice".to_string(), 10);
 /// assert_eq!(store.name(), "balances");
 /// assert_eq!(store.get(&"alice".to_string()), Some(10));
+/// # Ok::<(), streamz_core::StreamsError>(())
 /// ```
-pub fn key_value_store<K, V>(
+pub fn key_value_store<K: Data, V: Data>(
     name: impl Into<String>,
     key_serde: SerdeRef<K>,
     backend: StoreBackend,
-) -> Box<dyn KeyValueStore<K, V>>
-where
-    K: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
-    match backend {
+    env: &StoreEnv,
+) -> Result<Box<dyn KeyValueStore<K, V>>> {
+    let name = name.into();
+    Ok(match backend {
         StoreBackend::InMemory => Box::new(InMemoryKeyValueStore::new(name, key_serde)),
-    }
+        StoreBackend::RocksDb => {
+            let dir = env.store_dir(&name);
+            Box::new(RocksDbKeyValueStore::open(name, key_serde, &dir, env.memory())?)
+        }
+    })
 }
 
-/// A new, empty window store of `backend`, for one task; see [`InMemoryWindowStore`] for
-/// retention and duplicates.
-pub fn window_store<K, V>(
+/// A window store of `backend` for one task; see [`InMemoryWindowStore`] for retention and
+/// duplicates.
+///
+/// # Errors
+///
+/// As [`key_value_store`].
+pub fn window_store<K: Data, V: Data>(
     name: impl Into<String>,
     key_serde: SerdeRef<K>,
     retention: Duration,
     window_size: Duration,
     retain_duplicates: bool,
     backend: StoreBackend,
-) -> Box<dyn WindowStore<K, V>>
-where
-    K: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
-    match backend {
+    env: &StoreEnv,
+) -> Result<Box<dyn WindowStore<K, V>>> {
+    let name = name.into();
+    Ok(match backend {
         StoreBackend::InMemory => {
             Box::new(InMemoryWindowStore::new(name, key_serde, retention, window_size, retain_duplicates))
         }
-    }
+        StoreBackend::RocksDb => {
+            let dir = env.store_dir(&name);
+            let store = RocksDbWindowStore::open(
+                name,
+                key_serde,
+                retention,
+                window_size,
+                retain_duplicates,
+                &dir,
+                env.memory(),
+            );
+            Box::new(store?)
+        }
+    })
 }
 
-/// A new, empty session store of `backend`, for one task; see [`InMemorySessionStore`] for
-/// retention.
-pub fn session_store<K, V>(
+/// A session store of `backend` for one task; see [`InMemorySessionStore`] for retention.
+///
+/// # Errors
+///
+/// As [`key_value_store`].
+pub fn session_store<K: Data, V: Data>(
     name: impl Into<String>,
     key_serde: SerdeRef<K>,
     retention: Duration,
     backend: StoreBackend,
-) -> Box<dyn SessionStore<K, V>>
-where
-    K: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-{
-    match backend {
+    env: &StoreEnv,
+) -> Result<Box<dyn SessionStore<K, V>>> {
+    let name = name.into();
+    Ok(match backend {
         StoreBackend::InMemory => Box::new(InMemorySessionStore::new(name, key_serde, retention)),
-    }
+        StoreBackend::RocksDb => {
+            let dir = env.store_dir(&name);
+            Box::new(RocksDbSessionStore::open(name, key_serde, retention, &dir, env.memory())?)
+        }
+    })
 }

@@ -10,6 +10,11 @@ use crate::record::{RawRecord, Timestamped};
 use crate::task::{default_partition, lock, StoreEntry, StoreRef};
 use crate::topology::Topology;
 
+/// In-memory stores: the directory is never created.
+fn memory_env() -> super::StoreEnv {
+    super::StoreEnv::new(std::env::temp_dir().join("streamz-unused"))
+}
+
 fn ts_value(count: i64, ts: i64) -> Vec<u8> {
     [ts.to_be_bytes(), count.to_be_bytes()].concat()
 }
@@ -18,7 +23,7 @@ fn ts_value(count: i64, ts: i64) -> Vec<u8> {
 /// driver's changelog partition applied to it.
 fn restored(topology: &Topology, name: &str, partition: i32, changelog: &[RawRecord]) -> anyhow::Result<StoreEntry> {
     let logger = ChangeLogger::new("unused", SharedChangelog::default());
-    let entry = topology.store(name)?.factory.create(name, partition, Some(logger))?;
+    let entry = topology.store(name)?.factory.create(name, &memory_env(), Some(logger), None)?;
     for r in changelog.iter().filter(|r| r.partition == partition) {
         entry.restore(r.key.as_deref().unwrap_or_default(), r.value.as_deref())?;
     }
@@ -215,8 +220,9 @@ fn a_window_store_with_duplicates_logs_sequence_numbers_and_restores_every_entry
 fn a_record_that_does_not_decode_fails_the_restore_naming_the_store() -> anyhow::Result<()> {
     let entry = counting()?.store("counts")?.factory.create(
         "counts",
-        0,
+        &memory_env(),
         Some(ChangeLogger::new("streamz-test-counts-changelog", SharedChangelog::default())),
+        None,
     )?;
     let err = entry.restore(b"a", Some(&[1, 2, 3])).unwrap_err().to_string();
     assert!(err.contains("counts") && err.contains("streamz-test-counts-changelog"), "{err}");

@@ -1,6 +1,5 @@
 //! A key-value store whose writes also go to its changelog.
 
-use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use super::changelog::{decode, ChangeLogger};
@@ -24,19 +23,7 @@ impl<K, V> std::fmt::Debug for LoggedKeyValueStore<K, V> {
     }
 }
 
-impl<K: Send + 'static, V: Send + 'static> StateStore for LoggedKeyValueStore<K, V> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn flush(&mut self) -> crate::Result<()> {
-        self.inner.flush()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self.inner.as_any()
-    }
-}
+super::delegate_state_store!(LoggedKeyValueStore);
 
 impl<K: Send + 'static, V: Send + 'static> KeyValueStore<K, V> for LoggedKeyValueStore<K, V> {
     fn get(&self, key: &K) -> Option<V> {

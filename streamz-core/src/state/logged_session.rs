@@ -1,6 +1,5 @@
 //! A session store whose writes also go to its changelog.
 
-use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use super::changelog::{be_i64, decode, split_suffix, ChangeLogger};
@@ -39,19 +38,7 @@ impl<K: 'static, V: 'static> LoggedSessionStore<K, V> {
     }
 }
 
-impl<K: Send + 'static, V: Send + 'static> StateStore for LoggedSessionStore<K, V> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn flush(&mut self) -> crate::Result<()> {
-        self.inner.flush()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self.inner.as_any()
-    }
-}
+super::delegate_state_store!(LoggedSessionStore);
 
 impl<K: Send + 'static, V: Send + 'static> SessionStore<K, V> for LoggedSessionStore<K, V> {
     fn find_sessions(&self, key: &K, earliest_end: Timestamp, latest_start: Timestamp) -> Vec<(Window, V)> {

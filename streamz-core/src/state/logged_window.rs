@@ -1,6 +1,5 @@
 //! A window store whose writes also go to its changelog.
 
-use std::any::Any;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -44,19 +43,7 @@ impl<K, V> LoggedWindowStore<K, V> {
     }
 }
 
-impl<K: Send + 'static, V: Send + 'static> StateStore for LoggedWindowStore<K, V> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn flush(&mut self) -> crate::Result<()> {
-        self.inner.flush()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self.inner.as_any()
-    }
-}
+super::delegate_state_store!(LoggedWindowStore);
 
 impl<K: Send + 'static, V: Send + 'static> WindowStore<K, V> for LoggedWindowStore<K, V> {
     fn put(&mut self, key: &K, start: Timestamp, value: V) {

@@ -120,7 +120,3 @@ where
         self.map.len()
     }
 }
-
-#[cfg(test)]
-#[path = "memory_kv_tests.rs"]
-mod tests;

@@ -174,7 +174,3 @@ where
         self.retention_ms
     }
 }
-
-#[cfg(test)]
-#[path = "memory_session_tests.rs"]
-mod tests;

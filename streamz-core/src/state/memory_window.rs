@@ -215,7 +215,3 @@ where
         self.retention_ms
     }
 }
-
-#[cfg(test)]
-#[path = "memory_window_tests.rs"]
-mod tests;

@@ -32,13 +32,39 @@ pub type StoreRef<S> = Arc<Mutex<Box<S>>>;
 /// Applies one changelog record (key bytes, value bytes or a tombstone) to a store.
 pub(crate) type RestoreFn = Arc<dyn Fn(&[u8], Option<&[u8]>) -> Result<()> + Send + Sync>;
 
-/// A store as a task holds it: the typed handle (a [`StoreRef`]), how to flush it, and for a
-/// logged store its changelog topic and how to apply the topic's records.
+/// What a task does with each of its stores whatever their type: flush, commit with a
+/// checkpoint, read the checkpoint, clear.
+pub(crate) trait StoreControl: Send + Sync {
+    fn flush(&self) -> Result<()>;
+    fn commit(&self, checkpoint: Option<i64>) -> Result<()>;
+    fn checkpoint(&self) -> Option<i64>;
+    fn clear(&self) -> Result<()>;
+}
+
+impl<S: ?Sized + crate::state::StateStore> StoreControl for Mutex<Box<S>> {
+    fn flush(&self) -> Result<()> {
+        super::lock(self).flush()
+    }
+    fn commit(&self, checkpoint: Option<i64>) -> Result<()> {
+        super::lock(self).commit(checkpoint)
+    }
+    fn checkpoint(&self) -> Option<i64> {
+        super::lock(self).checkpoint()
+    }
+    fn clear(&self) -> Result<()> {
+        super::lock(self).clear()
+    }
+}
+
+/// A store as a task holds it: the typed handle (a [`StoreRef`]), its untyped controls, and
+/// for a logged store its changelog topic and how to apply the topic's records.
 #[derive(Clone)]
 pub(crate) struct StoreEntry {
     pub(crate) typed: Arc<dyn Any + Send + Sync>,
-    pub(crate) flush: Arc<dyn Fn() -> Result<()> + Send + Sync>,
+    pub(crate) control: Arc<dyn StoreControl>,
     pub(crate) changelog: Option<(Arc<str>, RestoreFn)>,
+    /// For a cached store, the `Arc<CacheLink<..>>` its operator forwards flushed entries from.
+    pub(crate) cache: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl StoreEntry {
@@ -47,8 +73,16 @@ impl StoreEntry {
     where
         S: ?Sized + crate::state::StateStore,
     {
-        let flushed = store.clone();
-        StoreEntry { typed: Arc::new(store), flush: Arc::new(move || super::lock(&flushed).flush()), changelog: None }
+        StoreEntry { typed: Arc::new(store.clone()), control: store, changelog: None, cache: None }
+    }
+
+    /// The entry with the link of its record cache.
+    pub(crate) fn with_cache<A: Send + 'static, V: Send + 'static>(
+        mut self,
+        link: Arc<crate::state::CacheLink<A, V>>,
+    ) -> Self {
+        self.cache = Some(Arc::new(link));
+        self
     }
 
     /// The entry of `store`, logged to changelog `topic`; `restore` applies a record of it.
@@ -149,8 +183,14 @@ impl TaskContext {
         self.stores.insert(name.to_string(), entry);
     }
 
+    /// The link of store `name`'s record cache, when the store is cached.
+    pub(crate) fn cache_link<A: 'static, V: 'static>(&self, name: &str) -> Option<Arc<crate::state::CacheLink<A, V>>> {
+        let link = self.stores.get(name)?.cache.as_ref()?;
+        link.downcast_ref::<Arc<crate::state::CacheLink<A, V>>>().cloned()
+    }
+
     /// Flushes every store.
     pub(crate) fn flush_stores(&self) -> Result<()> {
-        self.stores.values().try_for_each(|s| (s.flush)())
+        self.stores.values().try_for_each(|s| s.control.flush())
     }
 }

@@ -182,9 +182,36 @@ impl Task {
         Ok(())
     }
 
-    /// Flushes the task's stores.
+    /// Commits the task's state: each processor flushes what it holds back (the record caches
+    /// of its stores), parents before children; then the changelog records this made are sent
+    /// (with the task's stream time) and the stores are flushed.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        // A node is registered after its children: reversed, parents come first.
+        for node in self.nodes.iter().rev() {
+            lock(node).flush(&mut self.ctx)?;
+        }
+        let time = if self.ctx.stream_time.0 >= 0 { self.ctx.stream_time } else { self.ctx.wall_clock };
+        self.send_changelog(time)?;
         self.ctx.flush_stores()
+    }
+
+    /// After a successful commit: makes each store's changes since the last commit durable,
+    /// a logged store's with its checkpoint, the offset after the last record of its changelog
+    /// partition that was acknowledged (`acked`: topic, partition, offset of the last one).
+    ///
+    /// # Errors
+    ///
+    /// The first store that cannot write.
+    pub(crate) fn commit_stores(&mut self, acked: &[(String, i32, i64)]) -> Result<()> {
+        let partition = self.ctx.task_id.partition;
+        for entry in self.ctx.stores.values() {
+            let checkpoint = entry.changelog_topic().and_then(|topic| {
+                let last = acked.iter().find(|(t, p, _)| *p == partition && **t == **topic);
+                last.map(|(_, _, offset)| offset + 1)
+            });
+            entry.control.commit(checkpoint)?;
+        }
+        Ok(())
     }
 
     /// Closes every processor.

@@ -11,13 +11,17 @@ use super::{TestInputTopic, TestOutputTopic};
 use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
-use crate::state::{KeyValueStore, SessionStore, WindowStore};
+use crate::state::{KeyValueStore, RocksDbMemory, SessionStore, StoreBackend, StoreEnv, WindowStore};
 use crate::task::{
     lock, ErrorPolicy, FastMap, Metrics, Policies, ProductionErrorPolicy, StoreEntry, Task, TaskId, TimestampPolicy,
 };
 use crate::time::{Timestamp, Window};
 use crate::topology::{Plan, TaskEnv, Topology};
 use crate::Result;
+
+/// The environment variable that, set to `rocksdb`, makes RocksDB the drivers' default store
+/// backend (to run a whole test suite on RocksDB stores).
+pub const STORE_BACKEND_ENV: &str = "STREAMZ_DRIVER_STORE_BACKEND";
 
 /// Settings of a [`TopologyTestDriver`].
 #[derive(Clone, Debug)]
@@ -27,6 +31,9 @@ pub struct DriverConfig {
     wall_clock: Timestamp,
     policies: Policies,
     max_record_bytes: Option<usize>,
+    default_store_backend: StoreBackend,
+    store_memory: usize,
+    cache_max_bytes: usize,
 }
 
 impl Default for DriverConfig {
@@ -37,6 +44,12 @@ impl Default for DriverConfig {
             wall_clock: Timestamp(0),
             policies: Policies::default(),
             max_record_bytes: None,
+            default_store_backend: match std::env::var(STORE_BACKEND_ENV).as_deref() {
+                Ok("rocksdb") => StoreBackend::RocksDb,
+                _ => StoreBackend::InMemory,
+            },
+            store_memory: RocksDbMemory::DEFAULT_BYTES,
+            cache_max_bytes: 0,
         }
     }
 }
@@ -90,6 +103,73 @@ impl DriverConfig {
         self.max_record_bytes = Some(bytes);
         self
     }
+
+    /// Keeps the stores that name no backend in `backend` ([`StoreBackend::InMemory`] by
+    /// default, unlike an application, so that tests stay fast; [`StoreBackend::RocksDb`]
+    /// when `$STREAMZ_DRIVER_STORE_BACKEND` is `rocksdb`). RocksDB stores live in a
+    /// temporary directory of the driver, deleted when the driver is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::prelude::*;
+    /// use streamz_core::state::StoreBackend;
+    /// use streamz_core::testing::DriverConfig;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder.stream::<String, String>("words").group_by_key().count().to_stream().to("counts");
+    /// let config = DriverConfig::default().default_store_backend(StoreBackend::RocksDb);
+    /// let driver = TopologyTestDriver::with_config(builder.build()?, config)?;
+    /// driver.input::<String, String>("words").pipe("hello".into(), "x".into(), 1)?;
+    /// driver.input::<String, String>("words").pipe("hello".into(), "y".into(), 2)?;
+    /// let counts = driver.output::<String, Option<i64>>("counts").read_values();
+    /// assert_eq!(counts, [Some(1), Some(2)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn default_store_backend(mut self, backend: StoreBackend) -> Self {
+        self.default_store_backend = backend;
+        self
+    }
+
+    /// Bounds the memory of the driver's RocksDB stores (64 MiB by default).
+    pub fn store_memory(mut self, bytes: usize) -> Self {
+        self.store_memory = bytes;
+        self
+    }
+
+    /// Gives the driver a record cache of `bytes`, as
+    /// [`StreamsConfig::cache_max_bytes`](crate::runtime::StreamsConfig::cache_max_bytes) does
+    /// an application. 0 by default (unlike an application): every update of an aggregation
+    /// or table is forwarded at once, the reference output.
+    ///
+    /// With a cache, the driver commits only when asked
+    /// ([`TopologyTestDriver::commit`]): until then the cached operators forward nothing
+    /// (unless the cache evicts), and at the commit each updated key's change is forwarded once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use streamz_core::prelude::*;
+    /// use streamz_core::testing::DriverConfig;
+    ///
+    /// let builder = StreamsBuilder::new();
+    /// builder.stream::<String, String>("words").group_by_key().count().to_stream().to("counts");
+    /// let config = DriverConfig::default().cache_max_bytes(1 << 20);
+    /// let driver = TopologyTestDriver::with_config(builder.build()?, config)?;
+    /// let (words, counts) = (driver.input::<String, String>("words"), driver.output::<String, Option<i64>>("counts"));
+    /// for word in ["a", "b", "a"] {
+    ///     words.pipe(word.into(), "x".into(), 1)?;
+    /// }
+    /// assert!(counts.read_values().is_empty());
+    /// driver.commit()?;
+    /// // One change per key, in the order the keys were last updated.
+    /// assert_eq!(counts.read_key_values(), [("b".to_string(), Some(1)), ("a".to_string(), Some(2))]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
 }
 
 pub(crate) struct Inner {
@@ -101,6 +181,8 @@ pub(crate) struct Inner {
     pub(crate) log: Arc<Mutex<Log>>,
     wall_clock: Timestamp,
     metrics: Arc<Metrics>,
+    /// Holds the RocksDB stores; declared last, so it is deleted after the tasks close them.
+    state_dir: tempfile::TempDir,
 }
 
 /// Runs a topology in-process and deterministically.
@@ -151,14 +233,23 @@ impl TopologyTestDriver {
     /// As [`TopologyTestDriver::new`].
     pub fn with_config(topology: Topology, config: DriverConfig) -> Result<Self> {
         let plan = topology.plan(&config.app_id, |t| Some(config.partitions.get(t).copied().unwrap_or(1)))?;
+        let plan = plan.with_cache(config.cache_max_bytes);
         let log = Arc::new(Mutex::new(Log::new(plan.partitions.clone())));
         let metrics = Arc::new(Metrics::default());
+        let state_dir = tempfile::Builder::new()
+            .prefix("streamz-driver-")
+            .tempdir()
+            .map_err(|e| StreamsError::Bug(format!("cannot create a temporary state directory: {e}")))?;
+        let stores = StoreEnv::new(state_dir.path())
+            .with_default_backend(config.default_store_backend)
+            .with_memory(RocksDbMemory::new(config.store_memory));
         let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
             collector: Box::new(Collector { log: log.clone(), max_record_bytes: config.max_record_bytes }),
             metrics: metrics.clone(),
             wall_clock: config.wall_clock,
             policies: config.policies.clone(),
             globals,
+            stores: stores.clone(),
         };
         let mut readers: FastMap<String, Vec<(bool, u32)>> = FastMap::default();
         let mut global_tasks = Vec::new();
@@ -189,8 +280,15 @@ impl TopologyTestDriver {
                 readers.entry(t.resolve(&config.app_id)).or_default().push((false, sub.id));
             }
         }
-        let inner = Inner { plan, tasks, global_tasks, readers, log, wall_clock: config.wall_clock, metrics };
+        let inner =
+            Inner { plan, tasks, global_tasks, readers, log, wall_clock: config.wall_clock, metrics, state_dir };
         Ok(TopologyTestDriver { inner: Rc::new(RefCell::new(inner)) })
+    }
+
+    /// The temporary directory holding the driver's RocksDB stores, as
+    /// `<dir>/<task id>/<store>` (deleted when the driver is dropped).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.inner.borrow().state_dir.path().to_path_buf()
     }
 
     /// An input topic of `K`, `V` with their default serdes.
@@ -230,6 +328,31 @@ impl TopologyTestDriver {
     /// The first error a processor raised.
     pub fn process(&self) -> Result<()> {
         self.inner.borrow_mut().run()
+    }
+
+    /// Commits every task as an application does each commit interval: processors forward
+    /// what they held back (the record caches, see [`DriverConfig::cache_max_bytes`]), the
+    /// changelog records are written and the stores flushed. Records this sends to topics the
+    /// topology reads are processed, and the tasks committed again, until nothing is left.
+    ///
+    /// Without a cache a commit forwards nothing new: every record was already forwarded.
+    ///
+    /// # Errors
+    ///
+    /// The first error a processor or a store raised.
+    pub fn commit(&self) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        inner.run()?;
+        loop {
+            let inner = &mut *inner;
+            for task in inner.global_tasks.iter_mut().chain(inner.tasks.values_mut()) {
+                task.flush()?;
+            }
+            if lock(&inner.log).pending.is_empty() {
+                return Ok(());
+            }
+            inner.run()?;
+        }
     }
 
     /// The counters of the topology (records dropped by reason, ...).
@@ -384,6 +507,10 @@ impl Inner {
                 self.route(raw)?;
             }
             if !busy {
+                // The driver commits whenever it has nothing left to process.
+                for task in self.global_tasks.iter_mut().chain(self.tasks.values_mut()) {
+                    task.commit_stores(&[])?;
+                }
                 return Ok(());
             }
         }

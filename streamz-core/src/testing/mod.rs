@@ -10,5 +10,5 @@ mod driver;
 mod log;
 mod topics;
 
-pub use driver::{DriverConfig, TopologyTestDriver};
+pub use driver::{DriverConfig, TopologyTestDriver, STORE_BACKEND_ENV};
 pub use topics::{TestInputTopic, TestOutputTopic};

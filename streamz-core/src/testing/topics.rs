@@ -208,6 +208,6 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
     pub fn is_empty(&self) -> bool {
         let inner = self.driver.inner.borrow();
         let log = lock(&inner.log);
-        log.topics.get(&self.topic).map_or(true, |t| t.records.len() <= t.read)
+        log.topics.get(&self.topic).is_none_or(|t| t.records.len() <= t.read)
     }
 }

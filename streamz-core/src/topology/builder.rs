@@ -201,6 +201,7 @@ impl StoreDef {
             logged: self.logged,
             retention_ms: self.retention_ms,
             global: self.global,
+            cached: self.cached,
             factory: self.factory.clone(),
         }
     }

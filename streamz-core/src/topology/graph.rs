@@ -52,9 +52,16 @@ pub(crate) trait SourceFactory: Send + Sync {
 
 /// Creates a store for one task.
 pub(crate) trait StoreFactory: Send + Sync {
-    /// The store `name` of the task of `partition`; with a `logger`, wrapped so that its
-    /// writes go to the task's changelog buffer.
-    fn create(&self, name: &str, partition: i32, logger: Option<ChangeLogger>) -> Result<StoreEntry>;
+    /// The store `name` of a task, in `env` (the task's directory, default backend, shared
+    /// RocksDB memory); with a `logger`, wrapped so that its writes go to the task's
+    /// changelog buffer; with a `cache` budget, behind a record cache.
+    fn create(
+        &self,
+        name: &str,
+        env: &crate::state::StoreEnv,
+        logger: Option<ChangeLogger>,
+        cache: Option<std::sync::Arc<crate::state::CacheBudget>>,
+    ) -> Result<StoreEntry>;
 }
 
 /// What a node is.
@@ -93,6 +100,9 @@ pub(crate) struct StoreDef {
     pub(crate) retention_ms: Option<i64>,
     /// Whether it is a global store (one for all tasks, fed by a global source).
     pub(crate) global: bool,
+    /// Whether the store gets a record cache (when the application has one); only for stores
+    /// whose operator forwards what the cache flushes.
+    pub(crate) cached: bool,
     pub(crate) factory: Arc<dyn StoreFactory>,
 }
 

@@ -9,7 +9,7 @@ use super::graph::{NodeId, NodeKind, ProcessorFactory, TopicRef};
 use super::{Plan, Topology};
 use crate::error::StreamsError;
 use crate::processor::{Downstream, NodeCore, NodeHandle, Processor, SharedDownstream};
-use crate::state::ChangeLogger;
+use crate::state::{ChangeLogger, SharedChangelog, StoreEnv};
 use crate::task::{lock, Metrics, Policies, RecordCollector, StoreEntry, StoreRef, Task, TaskContext, TaskId};
 use crate::time::Timestamp;
 use crate::Result;
@@ -62,6 +62,11 @@ impl Instantiator<'_> {
     /// The typed store `name` of this task.
     pub(crate) fn store<S: ?Sized + 'static>(&self, name: &str) -> Result<StoreRef<S>> {
         self.task.ctx.store(name)
+    }
+
+    /// The link of store `name`'s record cache, when the store is cached in this task.
+    pub(crate) fn cache_link<A: 'static, V: 'static>(&self, name: &str) -> Option<Arc<crate::state::CacheLink<A, V>>> {
+        self.task.ctx.cache_link(name)
     }
 
     /// The full name of `topic` in this application.
@@ -132,11 +137,18 @@ pub(crate) struct TaskEnv {
     pub(crate) policies: Policies,
     /// Global stores, shared by every task.
     pub(crate) globals: HashMap<String, StoreEntry>,
+    /// The application's store directory (`<state dir>/<application id>`), default backend
+    /// and shared RocksDB memory.
+    pub(crate) stores: StoreEnv,
 }
 
 impl Topology {
     /// Builds task `task_id` (a global task when `global` is set): its stores, then its nodes
     /// from the sources down, running each processor's `init`.
+    ///
+    /// Stores live in `<stores dir>/<task id>` (`global` for global tasks). A store rebuilt
+    /// from the beginning of its changelog or source topic starts empty: what it left on disk
+    /// is deleted first.
     pub(crate) fn create_task(&self, plan: &Plan, task_id: TaskId, global: bool, env: TaskEnv) -> Result<Task> {
         let subs = if global { &self.global } else { &self.subtopologies };
         let sub = subs
@@ -148,12 +160,10 @@ impl Topology {
         for (name, entry) in env.globals {
             task.ctx.add_store(&name, entry);
         }
-        for name in &sub.stores {
-            let def = self.store(name)?;
-            let logger = (def.logged && !def.global && !global)
-                .then(|| ChangeLogger::new(def.changelog().resolve(&plan.app_id), task.ctx.changelog.clone()));
-            let entry = def.factory.create(name, task_id.partition, logger)?;
-            task.ctx.add_store(name, entry);
+        let dir = if global { "global".to_string() } else { task_id.to_string() };
+        let changelog = task.ctx.changelog.clone();
+        for (name, entry) in self.create_stores(plan, &sub.stores, &env.stores.join(&dir), global, changelog, true)? {
+            task.ctx.add_store(&name, entry);
         }
         let mut inst = Instantiator { topology: self, plan, task: &mut task, shared: HashMap::new() };
         let mut sources = Vec::new();
@@ -171,6 +181,52 @@ impl Topology {
             }
         }
         Ok(task)
+    }
+}
+
+impl Topology {
+    /// Creates `names`, the stores of a task, in `stores`: logged to `changelog` unless
+    /// `global` (a global store is rebuilt from its source topic, cleared first), with the
+    /// record cache when `cached` and the store has one.
+    fn create_stores(
+        &self,
+        plan: &Plan,
+        names: &[String],
+        stores: &StoreEnv,
+        global: bool,
+        changelog: SharedChangelog,
+        cached: bool,
+    ) -> Result<Vec<(String, StoreEntry)>> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let def = self.store(name)?;
+            let logger = (def.logged && !def.global && !global)
+                .then(|| ChangeLogger::new(def.changelog().resolve(&plan.app_id), changelog.clone()));
+            if global {
+                stores.clear_store(name)?;
+            }
+            let cache = if def.cached && !global && cached { plan.cache.clone() } else { None };
+            out.push((name.clone(), def.factory.create(name, stores, logger, cache)?));
+        }
+        Ok(out)
+    }
+
+    /// The logged stores of sub-topology `sub` (none when it has no such sub-topology).
+    pub(crate) fn logged_stores(&self, sub: u32) -> Vec<String> {
+        let Some(sub) = self.subtopologies.get(sub as usize) else { return Vec::new() };
+        sub.stores.iter().filter(|n| self.store(n).is_ok_and(|d| d.logged && !d.global)).cloned().collect()
+    }
+
+    /// Opens the logged stores of task `task_id` for a standby replica: in the task's
+    /// directory, without record cache; they are written only by restoring changelog records.
+    pub(crate) fn create_standby_stores(
+        &self,
+        plan: &Plan,
+        task_id: TaskId,
+        stores: &StoreEnv,
+    ) -> Result<Vec<(String, StoreEntry)>> {
+        let names = self.logged_stores(task_id.subtopology);
+        self.create_stores(plan, &names, &stores.join(&task_id.to_string()), false, SharedChangelog::default(), false)
     }
 }
 

@@ -43,6 +43,16 @@ pub struct Plan {
     pub internal_topics: Vec<InternalTopic>,
     /// The tasks, by sub-topology and partition.
     pub tasks: Vec<TaskId>,
+    /// The record cache budget shared by the application's cached stores; `None`: no caching.
+    pub(crate) cache: Option<std::sync::Arc<crate::state::CacheBudget>>,
+}
+
+impl Plan {
+    /// The plan with a record cache of `bytes` (0: caching off).
+    pub(crate) fn with_cache(mut self, bytes: usize) -> Self {
+        self.cache = (bytes > 0).then(|| crate::state::CacheBudget::new(bytes));
+        self
+    }
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -143,6 +153,6 @@ impl Topology {
             }
         }
         let partitions = counts.into_iter().map(|(t, n)| (t.resolve(app_id), n)).collect();
-        Ok(Plan { app_id: app_id.to_string(), partitions, internal_topics, tasks })
+        Ok(Plan { app_id: app_id.to_string(), partitions, internal_topics, tasks, cache: None })
     }
 }

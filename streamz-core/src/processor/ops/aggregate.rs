@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::processor::ops::cached::{forward_kv, KvLink};
 use crate::processor::{Processor, ProcessorContext};
 use crate::record::{Change, Record, Timestamped};
 use crate::serdes::Data;
@@ -16,9 +17,13 @@ pub(crate) type Fold<K, V, A> = Arc<dyn Fn(&K, V, Option<A>) -> A + Send + Sync>
 ///
 /// Records with a null key or a null value are skipped and counted (rule 8). The result's
 /// timestamp is the largest of the record's and the aggregate's previous timestamp.
+///
+/// With a cached store (`cache`), changes are emitted when the cache flushes them (at a commit
+/// or an eviction), one per key, instead of at each record.
 pub(crate) struct StreamAggregate<K, V, A> {
     pub(crate) store: StoreRef<dyn KeyValueStore<K, Timestamped<A>>>,
     pub(crate) fold: Fold<K, V, A>,
+    pub(crate) cache: Option<KvLink<K, A>>,
 }
 
 impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, K, Change<A>> for StreamAggregate<K, V, A> {
@@ -29,6 +34,9 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, K, Change<A>> 
         }
         let (new, timestamp, old) = {
             let mut store = lock(&self.store);
+            if let Some(link) = &self.cache {
+                link.set_context(record.timestamp, &record.headers);
+            }
             let old = store.get(&record.key);
             let timestamp = old.as_ref().map_or(record.timestamp, |o| o.timestamp.max(record.timestamp));
             let old = old.map(|o| o.value);
@@ -36,6 +44,18 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, K, Change<A>> 
             store.put(&record.key, Timestamped::new(new.clone(), timestamp));
             (new, timestamp, old)
         };
-        ctx.forward(Record { key: record.key, value: Change::new(Some(new), old), timestamp, headers: record.headers })
+        match &self.cache {
+            Some(link) => forward_kv(link, ctx),
+            None => {
+                let value = Change::new(Some(new), old);
+                ctx.forward(Record { key: record.key, value, timestamp, headers: record.headers })
+            }
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<A>>) -> Result<()> {
+        let Some(link) = &self.cache else { return Ok(()) };
+        lock(&self.store).flush()?;
+        forward_kv(link, ctx)
     }
 }

@@ -1,6 +1,7 @@
 //! Built-in operators, one file each.
 
 pub(crate) mod aggregate;
+pub(crate) mod cached;
 pub(crate) mod fn_processor;
 pub(crate) mod materialize_table;
 pub(crate) mod session_aggregate;

@@ -1,5 +1,6 @@
 //! Materializing a table from a topic (or a stream): each record updates its key.
 
+use crate::processor::ops::cached::{forward_kv, KvLink};
 use crate::processor::{Processor, ProcessorContext};
 use crate::record::{Change, Record, Timestamped};
 use crate::serdes::Data;
@@ -9,8 +10,12 @@ use crate::Result;
 
 /// Puts each record into the table's store (a null value deletes the key) and emits the
 /// change from the old value. Records with a null key are skipped and counted.
+///
+/// With a cached store (`cache`), changes are emitted when the cache flushes them (at a commit
+/// or an eviction), one per key, instead of at each record.
 pub(crate) struct TableSource<K, V> {
     pub(crate) store: StoreRef<dyn KeyValueStore<K, Timestamped<V>>>,
+    pub(crate) cache: Option<KvLink<K, V>>,
 }
 
 impl<K: Data, V: Data> Processor<K, Option<V>, K, Change<V>> for TableSource<K, V> {
@@ -21,6 +26,9 @@ impl<K: Data, V: Data> Processor<K, Option<V>, K, Change<V>> for TableSource<K, 
         }
         let old = {
             let mut store = lock(&self.store);
+            if let Some(link) = &self.cache {
+                link.set_context(record.timestamp, &record.headers);
+            }
             match &record.value {
                 Some(v) => {
                     let old = store.get(&record.key);
@@ -30,7 +38,16 @@ impl<K: Data, V: Data> Processor<K, Option<V>, K, Change<V>> for TableSource<K, 
                 None => store.delete(&record.key),
             }
         };
+        if let Some(link) = &self.cache {
+            return forward_kv(link, ctx);
+        }
         let change = Change::new(record.value, old.map(|o| o.value));
         ctx.forward(Record { key: record.key, value: change, timestamp: record.timestamp, headers: record.headers })
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, K, Change<V>>) -> Result<()> {
+        let Some(link) = &self.cache else { return Ok(()) };
+        lock(&self.store).flush()?;
+        forward_kv(link, ctx)
     }
 }

@@ -1,6 +1,7 @@
 //! Tumbling and hopping window aggregation (rules 1, 2, 8 and 11 of the semantics).
 
 use crate::processor::ops::aggregate::Fold;
+use crate::processor::ops::cached::{forward_windows, WindowLink};
 use crate::processor::{Processor, ProcessorContext};
 use crate::record::{Change, Record, Timestamped};
 use crate::serdes::Data;
@@ -23,6 +24,7 @@ pub(crate) struct TimeWindowAggregate<K, V, A> {
     advance_ms: i64,
     grace_ms: i64,
     observed: i64,
+    cache: Option<WindowLink<K, A>>,
 }
 
 impl<K, V, A> TimeWindowAggregate<K, V, A> {
@@ -32,8 +34,9 @@ impl<K, V, A> TimeWindowAggregate<K, V, A> {
         size_ms: i64,
         advance_ms: i64,
         grace_ms: i64,
+        cache: Option<WindowLink<K, A>>,
     ) -> Self {
-        TimeWindowAggregate { store, fold, size_ms, advance_ms, grace_ms, observed: i64::MIN }
+        TimeWindowAggregate { store, fold, size_ms, advance_ms, grace_ms, observed: i64::MIN, cache }
     }
 }
 
@@ -65,6 +68,9 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, C
             }
             let (new, old, timestamp) = {
                 let mut store = lock(&self.store);
+                if let Some(link) = &self.cache {
+                    link.set_context(record.timestamp, &record.headers);
+                }
                 let old = store.fetch(&record.key, Timestamp(start));
                 let timestamp = old.as_ref().map_or(ts, |o| o.timestamp.as_millis().max(ts));
                 let old = old.map(|o| o.value);
@@ -72,11 +78,21 @@ impl<K: Data, V: Data, A: Clone + Send + 'static> Processor<K, V, Windowed<K>, C
                 store.put(&record.key, Timestamp(start), Timestamped::new(new.clone(), Timestamp(timestamp)));
                 (new, old, timestamp)
             };
+            if let Some(link) = &self.cache {
+                forward_windows(link, self.size_ms, ctx)?;
+                continue;
+            }
             let key = Windowed { key: record.key.clone(), window: Window::new(start, end) };
             let headers = record.headers.clone();
             ctx.forward(Record { key, value: Change::new(Some(new), old), timestamp: Timestamp(timestamp), headers })?;
         }
         Ok(())
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<'_, Windowed<K>, Change<A>>) -> Result<()> {
+        let Some(link) = &self.cache else { return Ok(()) };
+        lock(&self.store).flush()?;
+        forward_windows(link, self.size_ms, ctx)
     }
 }
 

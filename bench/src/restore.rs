@@ -1,0 +1,169 @@
+//! W4, restore: a changelog of N records restored into a fresh instance, and the RAW baseline
+//! that only consumes the same changelog.
+//!
+//! streamz logs each store partition it restores (`tracing`, "restored store from its
+//! changelog", with `records` and `elapsed_ms`); a small subscriber here adds them up. The
+//! restore time is from the start of the first partition's restore to the end of the last, as
+//! Kafka Streams' `StateRestoreListener` gives it in `RestoreTimer.java`.
+
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use streamz::kafka::KafkaClient;
+use streamz::runtime::{App, StreamsConfig};
+use streamz::topology::Topology;
+use streamz::Timestamp;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata};
+
+use crate::workloads::{say, say_ready, wait_for_stop};
+
+/// The message of streamz's restore log line.
+const RESTORED: &str = "restored store from its changelog";
+
+/// Notes the restore log lines: (start, end, records) per store partition.
+struct RestoreLog(Mutex<mpsc::Sender<(Instant, u64)>>);
+
+#[derive(Default)]
+struct Fields {
+    restored: bool,
+    records: u64,
+    elapsed_ms: u64,
+}
+
+impl Visit for Fields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "records" => self.records = value,
+            "elapsed_ms" => self.elapsed_ms = value,
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.restored |= field.name() == "message" && value == RESTORED;
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.restored |= field.name() == "message" && format!("{value:?}") == RESTORED;
+    }
+}
+
+impl tracing::Subscriber for RestoreLog {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.is_event() && *metadata.level() <= tracing::Level::INFO
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if fields.restored {
+            let now = Instant::now();
+            let start = now.checked_sub(Duration::from_millis(fields.elapsed_ms)).unwrap_or(now);
+            if let Ok(tx) = self.0.lock() {
+                let _ = tx.send((start, fields.records));
+            }
+        }
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+/// Starts `topology`, prints `ready`, then `restored <records> <ms>` once `expected` records are
+/// restored, then runs until told to stop.
+pub(crate) fn streamz_restore(topology: Topology, config: StreamsConfig, expected: u64) -> anyhow::Result<()> {
+    let (tx, rx) = mpsc::channel();
+    tracing::subscriber::set_global_default(RestoreLog(Mutex::new(tx))).context("cannot install the log subscriber")?;
+    let running = App::new(topology, config)?.start()?;
+    say_ready()?;
+    let (mut first, mut restored) = (None::<Instant>, 0);
+    while restored < expected {
+        let Ok((start, records)) = rx.recv_timeout(Duration::from_secs(120)) else {
+            bail!("restore: {restored} of {expected} records after 120 s (errors {:?})", running.errors());
+        };
+        first = Some(first.map_or(start, |f| f.min(start)));
+        restored += records;
+    }
+    let ms = first.map_or(0, |f| f.elapsed().as_millis());
+    say(&format!("restored {restored} {ms}"))?;
+    wait_for_stop();
+    Ok(running.close()?)
+}
+
+/// RAW: reads every partition of `topic` from the beginning until `expected` records arrived,
+/// with the consumer settings of streamz's restore consumer.
+pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow::Result<()> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("bench-raw-restore-{}", std::process::id()))
+        .set("log_level", "3")
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("fetch.max.bytes", "52428800")
+        .set("max.partition.fetch.bytes", "10485760")
+        .set("queued.min.messages", "100000")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut list = TopicPartitionList::new();
+    for p in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        list.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+    }
+    say_ready()?;
+    let started = Instant::now();
+    consumer.assign(&list)?;
+    let (mut first, mut count) = (None::<Instant>, 0u64);
+    while count < expected {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(message) => {
+                message.context("raw restore: cannot consume")?;
+                first.get_or_insert_with(Instant::now);
+                count += 1;
+            }
+            None if started.elapsed() > Duration::from_secs(120) => bail!("raw restore: {count} of {expected} records"),
+            None => {}
+        }
+    }
+    let ms = first.map_or(0, |f| f.elapsed().as_millis());
+    say(&format!("restored {count} {ms}"))?;
+    wait_for_stop();
+    Ok(())
+}
+
+/// Fills `topic` (created here with `partitions`) with `records` changelog records of a count
+/// store: keys `c-<i>`, values a count as streamz (`timestamped`: 8-byte timestamp, then the
+/// 8-byte count) or Kafka Streams (the 8-byte count; the timestamp is the record's) log them.
+pub(crate) fn produce_changelog(
+    client: &KafkaClient,
+    topic: &str,
+    partitions: i32,
+    records: u64,
+    timestamped: bool,
+) -> anyhow::Result<()> {
+    client.create_topic(topic, partitions)?;
+    let now = Timestamp::now();
+    let items = (0..records).map(|i| {
+        let mut value = Vec::with_capacity(16);
+        if timestamped {
+            value.extend_from_slice(&now.0.to_be_bytes());
+        }
+        value.extend_from_slice(&(i as i64 % 1000 + 1).to_be_bytes());
+        (Some(format!("c-{i}").into_bytes()), Some(value), now)
+    });
+    client.produce_raw(topic, items)?;
+    Ok(())
+}

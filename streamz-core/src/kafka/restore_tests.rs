@@ -1,0 +1,87 @@
+//! Restoring several changelog partitions at once, on the embedded cluster.
+
+use std::time::Duration;
+
+use super::*;
+use crate::kafka::{EmbeddedCluster, KafkaClient};
+use crate::time::Timestamp;
+
+/// What a sink was given.
+#[derive(Default)]
+struct Collected {
+    span: Option<(i64, i64)>,
+    records: Vec<(i64, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl RestoreSink for Collected {
+    fn start(&mut self, from: i64, end: i64) -> Result<()> {
+        self.span = Some((from, end));
+        Ok(())
+    }
+
+    fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        self.records.push((offset, key.to_vec(), value.map(<[u8]>::to_vec)));
+        Ok(())
+    }
+}
+
+/// `topic`'s records of `partition` from offset `from` on, as a sink should see them.
+fn expected(raw: &[crate::RawRecord], partition: i32, from: i64) -> Vec<(i64, Vec<u8>, Option<Vec<u8>>)> {
+    raw.iter()
+        .filter(|r| r.partition == partition && r.offset >= from)
+        .map(|r| (r.offset, r.key.clone().unwrap_or_default(), r.value.clone()))
+        .collect()
+}
+
+#[test]
+fn every_partition_is_read_from_its_checkpoint_to_its_end_at_once() -> Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    let client = KafkaClient::embedded(&cluster)?;
+    client.create_topic("a-changelog", 2)?;
+    client.create_topic("b-changelog", 1)?;
+    let records = |n: usize, tombstone_every: usize| {
+        (0..n).map(move |i| {
+            let value = (i % tombstone_every != 0).then(|| format!("v{i}").into_bytes());
+            (Some(format!("k{}", i % 37).into_bytes()), value, Timestamp(1_000 + i as i64))
+        })
+    };
+    client.produce_raw("a-changelog", records(400, 9))?;
+    client.produce_raw("b-changelog", records(50, 1_000))?;
+    let a = client.read_raw("a-changelog", 400, Duration::from_secs(10))?;
+    let b = client.read_raw("b-changelog", 50, Duration::from_secs(10))?;
+    let ends: Vec<i64> = client.watermarks("a-changelog")?.iter().map(|(_, _, high)| *high).collect();
+    assert!(ends.iter().all(|&e| e > 20), "both partitions hold records: {ends:?}");
+
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", "restore-test")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .clone();
+    let consumer = RestoreConsumer::new(&config, Duration::from_secs(10))?;
+    let mut sinks: Vec<Collected> = (0..4).map(|_| Collected::default()).collect();
+    // a[0] from the beginning, a[1] from offset 10, b[0] from its end (nothing to read), and
+    // a[0] again with a checkpoint past its end (restored from the beginning by the caller).
+    let starts = [("a-changelog", 0, None), ("a-changelog", 1, Some(10)), ("b-changelog", 0, Some(50))];
+    let mut jobs: Vec<RestoreJob<'_>> = sinks
+        .iter_mut()
+        .zip(starts.iter().copied().chain([("a-changelog", 0, Some(ends[0] + 5))]))
+        .map(|(sink, (topic, partition, checkpoint))| RestoreJob { topic, partition, checkpoint, sink, outcome: None })
+        .collect();
+    consumer.restore_all(&mut jobs)?;
+    let outcomes: Vec<Option<Option<Restored>>> = jobs.into_iter().map(|j| j.outcome).collect();
+
+    let want_a0 = expected(&a, 0, 0);
+    let want_a1 = expected(&a, 1, 10);
+    assert_eq!(outcomes[0], Some(Some(Restored { from: 0, end: ends[0], records: want_a0.len() as u64 })));
+    assert_eq!(outcomes[1], Some(Some(Restored { from: 10, end: ends[1], records: want_a1.len() as u64 })));
+    assert_eq!(outcomes[2], Some(Some(Restored { from: 50, end: 50, records: 0 })));
+    assert_eq!(outcomes[3], Some(None), "a checkpoint past the end");
+    assert_eq!(sinks[0].records, want_a0);
+    assert_eq!(sinks[1].records, want_a1);
+    assert_eq!((sinks[0].span, sinks[1].span), (Some((0, ends[0])), Some((10, ends[1]))));
+    assert!(sinks[2].records.is_empty() && sinks[2].span.is_none());
+    assert!(sinks[3].records.is_empty());
+    assert_eq!(b.len(), 50);
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! What only RocksDB stores do: share memory, persist, drop expired segments from disk.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::test_serdes::{s, utf8};
+use super::{
+    KeyValueStore, RocksDbKeyValueStore, RocksDbMemory, RocksDbSessionStore, RocksDbWindowStore, SessionStore,
+    StateStore, WindowStore,
+};
+use crate::time::{Timestamp, Window};
+
+fn sst_files(dir: &Path) -> BTreeSet<PathBuf> {
+    let files = std::fs::read_dir(dir).expect("a store directory").map(|f| f.expect("a directory entry").path());
+    files.filter(|f| f.extension().is_some_and(|e| e == "sst")).collect()
+}
+
+#[test]
+fn stores_share_one_cache_and_write_buffer_manager() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(16 << 20);
+    let mut a = RocksDbKeyValueStore::<String, String>::open("a", utf8(), &dir.path().join("a"), &memory)?;
+    let one = memory.memtable_usage();
+    let mut b = RocksDbKeyValueStore::<String, String>::open("b", utf8(), &dir.path().join("b"), &memory)?;
+    let two = memory.memtable_usage();
+    assert!(one > 0 && two > one, "each store's empty memtable is charged to the shared manager: {one}, {two}");
+    for i in 0..100 {
+        a.put(&format!("k{i}"), "x".repeat(1_000));
+    }
+    assert_eq!(memory.memtable_usage(), two, "uncommitted writes are not in RocksDB");
+    a.commit(Some(100))?;
+    let three = memory.memtable_usage();
+    assert!(three >= two + 100_000, "writes to the first store: {two} then {three}");
+    for i in 0..100 {
+        b.put(&format!("k{i}"), "y".repeat(1_000));
+    }
+    b.commit(Some(100))?;
+    let four = memory.memtable_usage();
+    assert!(four >= three + 100_000, "writes to the second store: {three} then {four}");
+    // Memtables are charged to the block cache; after a flush, reads fill it with blocks.
+    assert!(memory.block_cache_usage() > 0);
+    a.flush_to_disk()?;
+    b.flush_to_disk()?;
+    assert!(memory.memtable_usage() < four, "flushed memtables are released");
+    let cached = memory.block_cache_usage();
+    assert_eq!(a.get(&s("k7")), Some("x".repeat(1_000)));
+    assert_eq!(b.get(&s("k7")), Some("y".repeat(1_000)));
+    assert!(memory.block_cache_usage() > cached, "blocks read from both stores go to the shared cache");
+    // A store with its own memory charges nothing to the shared one.
+    let other = RocksDbMemory::new(16 << 20);
+    let before = memory.memtable_usage();
+    let mut c = RocksDbKeyValueStore::<String, String>::open("c", utf8(), &dir.path().join("c"), &other)?;
+    c.put(&s("k"), "z".repeat(10_000));
+    c.commit(None)?;
+    assert_eq!(memory.memtable_usage(), before);
+    assert!(other.memtable_usage() >= 10_000);
+    Ok(())
+}
+
+#[test]
+fn a_reopened_key_value_store_has_its_data() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(8 << 20);
+    {
+        let mut kv = RocksDbKeyValueStore::<String, Option<i64>>::open("kv", utf8(), dir.path(), &memory)?;
+        kv.put(&s("a"), Some(1));
+        kv.put(&s("b"), None);
+        kv.put(&s("c"), Some(3));
+        kv.delete(&s("c"));
+        assert_eq!(kv.checkpoint(), None);
+        kv.commit(Some(7))?;
+        // Not committed: lost when the store closes.
+        kv.put(&s("d"), Some(4));
+        kv.delete(&s("a"));
+        assert_eq!(kv.all().collect::<Vec<_>>(), [(s("b"), None), (s("d"), Some(4))]);
+        // Dropped without a flush to disk: closing writes the memtable out.
+    }
+    let mut kv = RocksDbKeyValueStore::<String, Option<i64>>::open("kv", utf8(), dir.path(), &memory)?;
+    assert_eq!(kv.all().collect::<Vec<_>>(), [(s("a"), Some(1)), (s("b"), None)]);
+    assert_eq!(kv.checkpoint(), Some(7), "the checkpoint is committed with the data");
+    kv.clear()?;
+    assert_eq!((kv.all().count(), kv.checkpoint()), (0, None));
+    Ok(())
+}
+
+#[test]
+fn a_reopened_window_store_keeps_entries_stream_time_and_sequence() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(8 << 20);
+    let open = || {
+        let retention = Duration::from_secs(120);
+        RocksDbWindowStore::<String, u64>::open(
+            "w",
+            utf8(),
+            retention,
+            Duration::from_secs(10),
+            true,
+            dir.path(),
+            &memory,
+        )
+    };
+    {
+        let mut w = open()?;
+        w.put(&s("a"), Timestamp(10_000), 1);
+        w.put(&s("a"), Timestamp(10_000), 2);
+        w.put(&s("a"), Timestamp(200_000), 3);
+        w.commit(Some(3))?;
+        w.put(&s("a"), Timestamp(250_000), 9);
+    }
+    let mut w = open()?;
+    assert_eq!(w.checkpoint(), Some(3));
+    assert_eq!(w.observed_stream_time(), Timestamp(200_000));
+    // 10_000 expired before the close and stays expired.
+    assert_eq!(w.fetch_range(&s("a"), Timestamp(0), Timestamp(300_000)), [(Timestamp(200_000), 3)]);
+    // New duplicates come after the restored ones.
+    w.put(&s("a"), Timestamp(200_000), 4);
+    assert_eq!(
+        w.fetch_range(&s("a"), Timestamp(200_000), Timestamp(200_000)),
+        [(Timestamp(200_000), 3), (Timestamp(200_000), 4)]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_reopened_session_store_keeps_sessions_and_stream_time() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(8 << 20);
+    let open = || RocksDbSessionStore::<String, u64>::open("s", utf8(), Duration::from_secs(60), dir.path(), &memory);
+    {
+        let mut ss = open()?;
+        ss.put(&s("a"), Window::new(0, 5_000), 1);
+        ss.put(&s("a"), Window::new(70_000, 80_000), 2);
+        ss.commit(Some(2))?;
+        ss.put(&s("a"), Window::new(90_000, 95_000), 9);
+    }
+    let mut ss = open()?;
+    assert_eq!(ss.checkpoint(), Some(2));
+    assert_eq!(ss.observed_stream_time(), Timestamp(80_000));
+    assert_eq!(ss.fetch(&s("a")), [(Window::new(70_000, 80_000), 2)]);
+    ss.put(&s("a"), Window::new(0, 10_000), 3); // expired: 10_000 < 80_000 - 60_000
+    assert_eq!(ss.fetch(&s("a")).len(), 1);
+    Ok(())
+}
+
+#[test]
+fn expired_window_segments_are_deleted_from_disk() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(8 << 20);
+    // Retention 120 s: segments of 60 s.
+    let retention = Duration::from_secs(120);
+    let mut w = RocksDbWindowStore::<String, u64>::open(
+        "w",
+        utf8(),
+        retention,
+        Duration::from_secs(10),
+        false,
+        dir.path(),
+        &memory,
+    )?;
+    for t in (0..180_000).step_by(1_000) {
+        w.put(&s("a"), Timestamp(t), t as u64);
+    }
+    assert_eq!(w.segment_count(), 3);
+    assert_eq!(rocksdb::DB::list_cf(&memory.options(), dir.path())?.len(), 1, "segments are created at commit");
+    w.commit(None)?;
+    w.flush_to_disk()?;
+    assert_eq!(w.segment_count(), 3);
+    let families = rocksdb::DB::list_cf(&memory.options(), dir.path())?;
+    assert_eq!(families.len(), 4, "default and three segments: {families:?}");
+    let before = sst_files(dir.path());
+    assert!(before.len() >= 3, "one file per segment at least: {before:?}");
+
+    // Stream time 240_000: segments 0 and 1 expire.
+    w.put(&s("a"), Timestamp(240_000), 0);
+    assert_eq!(w.segment_count(), 2);
+    assert_eq!(rocksdb::DB::list_cf(&memory.options(), dir.path())?.len(), 4, "dropped from disk at commit");
+    w.commit(None)?;
+    let families = rocksdb::DB::list_cf(&memory.options(), dir.path())?;
+    assert_eq!(families.len(), 3, "the expired segments' column families are dropped: {families:?}");
+    let after = sst_files(dir.path());
+    let gone = before.difference(&after).count();
+    assert!(gone >= 2, "the two expired segments' files are deleted: {before:?} then {after:?}");
+    assert!(w.fetch_range(&s("a"), Timestamp(0), Timestamp(120_000)).is_empty());
+    assert_eq!(w.fetch_all(Timestamp(0), Timestamp(i64::MAX)).len(), 60);
+    Ok(())
+}
