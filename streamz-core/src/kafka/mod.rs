@@ -4,6 +4,7 @@
 //! internal topics and metadata, and the embedded (in-process mock) cluster.
 
 mod admin;
+mod changelog_offsets;
 mod client;
 mod collector;
 mod consumer;
@@ -15,6 +16,7 @@ mod tools;
 mod txn;
 
 pub(crate) use admin::KafkaAdmin;
+pub(crate) use changelog_offsets::start_offset;
 pub(crate) use client::{consumer_config, global_consumer_config, thread_producer_config};
 pub(crate) use collector::{KafkaCollector, SharedProducer};
 pub(crate) use consumer::{GlobalConsumer, OffsetCommitter, PartitionEvents, StreamConsumer};

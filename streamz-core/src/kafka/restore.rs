@@ -8,6 +8,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::changelog_offsets::{start_offset, watermarks, LogEnd};
 use super::kafka_error;
 use crate::runtime::StreamsConfig;
 use crate::{Result, StreamsError};
@@ -46,6 +47,9 @@ pub(crate) trait RestoreSink {
 /// commits nothing.
 pub(crate) struct RestoreConsumer {
     consumer: BaseConsumer,
+    /// Where the log ends, open transactions included: decides whether a checkpoint is
+    /// inside the changelog.
+    log_end: LogEnd,
     timeout: Duration,
 }
 
@@ -79,15 +83,18 @@ impl RestoreConsumer {
     /// A restore consumer; `timeout` bounds metadata requests and each wait for records.
     pub(crate) fn new(config: &ClientConfig, timeout: Duration) -> Result<Self> {
         let consumer = config.create().map_err(|e| kafka_error("cannot create the restore consumer", e))?;
-        Ok(RestoreConsumer { consumer, timeout })
+        Ok(RestoreConsumer { consumer, log_end: LogEnd::new(config, timeout)?, timeout })
     }
 
     /// Restores every job's changelog partition from its checkpoint (its beginning when
     /// `None`) up to the partition's end offset at the time of the call (one partition after
-    /// another), and passes each record's offset, key and value to the job's sink. Sets each
-    /// job's `outcome`: what was read, or `None`, reading nothing, when the checkpoint is
-    /// outside the partition's offsets (the partition was deleted and created again, or
-    /// truncated past it): that store must then be restored from the beginning.
+    /// another), and passes each record's offset, key and value to the job's sink. Under
+    /// exactly-once that end is the last stable offset: records of transactions still open
+    /// are not read. Sets each job's `outcome`: what was read (from a checkpoint past that
+    /// end, nothing: the store already holds its own committed writes there), or `None`,
+    /// reading nothing, when the checkpoint is outside the partition's offsets (the partition
+    /// was deleted and created again, or truncated past it): that store must then be
+    /// restored from the beginning.
     ///
     /// # Errors
     ///
@@ -98,17 +105,18 @@ impl RestoreConsumer {
         // event, which names no topic, and under exactly-once it comes at the last stable
         // offset, before records of transactions still open.
         for job in jobs.iter_mut() {
-            let (low, high) = self.watermarks(job.topic, job.partition)?;
-            let from = match job.checkpoint {
-                Some(offset) if offset < low || offset > high => {
-                    job.outcome = Some(None);
-                    continue;
-                }
-                Some(offset) => offset,
-                None => low,
+            let (low, high) = watermarks(&self.consumer, job.topic, job.partition, self.timeout)?;
+            // Only a checkpoint past the last stable offset needs the end of the whole log.
+            let log_end = match job.checkpoint {
+                Some(offset) if offset > high => self.log_end.get(job.topic, job.partition)?.max(high),
+                _ => high,
+            };
+            let Some(from) = start_offset(job.checkpoint, low, log_end) else {
+                job.outcome = Some(None);
+                continue;
             };
             if high <= from {
-                job.outcome = Some(Some(Restored { from, end: high, records: 0 }));
+                job.outcome = Some(Some(Restored { from, end: from, records: 0 }));
                 continue;
             }
             job.sink.start(from, high)?;
@@ -121,25 +129,6 @@ impl RestoreConsumer {
             job.outcome = Some(Some(Restored { from, end: high, records: result? }));
         }
         Ok(())
-    }
-
-    /// The partition's first and end offsets, retried until the timeout: a changelog created
-    /// moments ago may have no leader yet.
-    fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64)> {
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            match self.consumer.fetch_watermarks(topic, partition, self.timeout) {
-                Ok(marks) => return Ok(marks),
-                Err(e) if Instant::now() < deadline => {
-                    tracing::debug!(topic, partition, error = %e, "retrying to read the changelog's end offset");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => {
-                    let what = format!("cannot read the end offset of changelog `{topic}` [{partition}]");
-                    return Err(kafka_error(&what, e));
-                }
-            }
-        }
     }
 
     fn read_until(&self, topic: &str, partition: i32, high: i64, sink: &mut dyn RestoreSink) -> Result<u64> {

@@ -9,6 +9,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::changelog_offsets::{watermarks, LogEnd};
 use super::kafka_error;
 use crate::Result;
 
@@ -64,6 +65,8 @@ impl<'a> Reader<'a> {
 /// it is given; it also describes the application's group.
 pub(crate) struct ChangelogTail {
     consumer: BaseConsumer,
+    /// Where the log ends, open transactions included.
+    log_end: LogEnd,
     timeout: Duration,
 }
 
@@ -71,7 +74,7 @@ impl ChangelogTail {
     /// A tail consumer (`config` as for restoring); `timeout` bounds each request.
     pub(crate) fn new(config: &ClientConfig, timeout: Duration) -> Result<Self> {
         let consumer = config.create().map_err(|e| kafka_error("cannot create the standby consumer", e))?;
-        Ok(ChangelogTail { consumer, timeout })
+        Ok(ChangelogTail { consumer, log_end: LogEnd::new(config, timeout)?, timeout })
     }
 
     /// The members of consumer group `group` with their assignments, or `None` while the
@@ -98,15 +101,15 @@ impl ChangelogTail {
         Ok(Some(members))
     }
 
-    /// The first and end offsets of `topic` `partition`.
+    /// The first offset of `topic` `partition` and its end including the records of
+    /// transactions still open (which a `read_committed` standby reads once they commit).
     ///
     /// # Errors
     ///
     /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the broker does not answer.
     pub(crate) fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64)> {
-        self.consumer
-            .fetch_watermarks(topic, partition, self.timeout)
-            .map_err(|e| kafka_error(&format!("cannot read the offsets of changelog `{topic}` [{partition}]"), e))
+        let (low, high) = watermarks(&self.consumer, topic, partition, self.timeout)?;
+        Ok((low, self.log_end.get(topic, partition)?.max(high)))
     }
 
     /// Starts reading `topic` `partition` at offset `from`.

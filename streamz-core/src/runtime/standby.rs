@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::state_dir::StateDirectory;
 use super::thread::ThreadEnv;
-use crate::kafka::{restore_consumer_config, ChangelogTail, GroupMember};
+use crate::kafka::{restore_consumer_config, start_offset, ChangelogTail, GroupMember};
 use crate::task::{lock, FastMap, StoreEntry, TaskId};
 use crate::Result;
 
@@ -309,14 +309,14 @@ impl Keeper {
         for (name, entry) in entries {
             let Some(topic) = entry.changelog_topic().cloned() else { continue };
             let (low, high) = self.tail.offsets(&topic, id.partition)?;
-            let next = match entry.control.checkpoint() {
-                Some(offset) if (low..=high).contains(&offset) => offset,
-                Some(offset) => {
-                    tracing::warn!(task = %id, store = %name, offset, "standby checkpoint outside the changelog: reading it from the beginning");
+            let checkpoint = entry.control.checkpoint();
+            let next = match start_offset(checkpoint, low, high) {
+                Some(offset) => offset,
+                None => {
+                    tracing::warn!(task = %id, store = %name, offset = ?checkpoint, "standby checkpoint outside the changelog: reading it from the beginning");
                     entry.control.clear()?;
                     low
                 }
-                None => low,
             };
             stores.push(StandbyStore { name, topic, entry, next, committed: next, since_commit: 0 });
         }
