@@ -176,6 +176,8 @@ enum Op {
     Fetch(String, i64),
     FetchRange(String, i64, i64),
     FetchAll(i64, i64),
+    /// A commit: what follows reads committed entries, not only pending writes.
+    Commit,
 }
 
 fn key() -> impl Strategy<Value = String> {
@@ -195,6 +197,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (key(), time()).prop_map(|(k, t)| Op::Fetch(k, t)),
         1 => (key(), time(), time()).prop_map(|(k, a, b)| Op::FetchRange(k, a, b)),
         1 => (time(), time()).prop_map(|(a, b)| Op::FetchAll(a, b)),
+        1 => Just(Op::Commit),
     ]
 }
 
@@ -273,6 +276,7 @@ fn check_model(f: &Fixture, dups: bool, retention: u64, ops: Vec<Op>) -> Result<
                 expected.sort_by(|a, b| (a.0.as_bytes(), a.1).cmp(&(b.0.as_bytes(), b.1)));
                 prop_assert_eq!(w.fetch_all(ts(from), ts(to)), expected);
             }
+            Op::Commit => w.commit(None).map_err(|e| TestCaseError::fail(e.to_string()))?,
         }
         // Dropped segments hold only expired entries; live ones are all still held.
         let live_count = model.iter().filter(|e| live(observed, e.1)).count();

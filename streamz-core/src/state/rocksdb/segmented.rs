@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rocksdb::{FlushOptions, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
 
-use super::pending::{Merged, Pending};
+use super::pending::{Lookup, Merged, Pending};
 use super::shared::{fail, state_error, Durability, RocksDbMemory};
 use crate::Result;
 
@@ -115,6 +115,24 @@ impl SegmentedDb {
                 self.dropped.push(oldest);
             }
         }
+    }
+
+    /// Calls `f` with the value of `key` in the segment of `time`, uncommitted writes
+    /// included, and returns what it returns; `None` when the key is not there. One point
+    /// lookup, no iterator.
+    pub(crate) fn get<R>(&self, time: i64, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let id = self.id(time);
+        if !self.segments.contains(&id) {
+            return None;
+        }
+        match self.pending.get(&id).map_or(Lookup::Unknown, |p| p.get(key)) {
+            Lookup::Put(value) => return Some(f(value)),
+            Lookup::Deleted => return None,
+            Lookup::Unknown => {}
+        }
+        let cf = self.db.cf_handle(&Self::name(id))?;
+        let value = self.db.get_pinned_cf(cf, key).unwrap_or_else(|e| fail(&self.store, e))?;
+        Some(f(&value))
     }
 
     /// Calls `f` with every entry in `[lower, upper)` of each segment that may hold times in

@@ -231,8 +231,16 @@ impl<K: Data, V: Data> WindowStore<K, V> for RocksDbWindowStore<K, V> {
         if start < self.min_live() {
             return None;
         }
-        let first = self.entries(key, start, start, 1).pop();
-        first.map(|(_, v)| self.values.decode(&v))
+        if self.retain_duplicates {
+            let first = self.entries(key, start, start, 1).pop();
+            return first.map(|(_, v)| self.values.decode(&v));
+        }
+        // Without duplicates an entry's sequence number is 0: one point lookup.
+        self.with_key(key, |entry, _| {
+            put_time(start, entry);
+            put_time(0, entry);
+            self.db.get(start, entry, |v| self.values.decode(v))
+        })
     }
 
     fn fetch_range(&self, key: &K, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, V)> {
