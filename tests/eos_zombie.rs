@@ -116,6 +116,7 @@ fn a_stopped_instance_whose_partitions_moved_is_fenced_and_commits_nothing() -> 
     let mut children = children;
     let zombie_status = children.0[0].try_wait()?;
     drop(children);
+    let zombie_errors = zombie.errors();
     let _ = std::fs::remove_dir_all(&dir);
 
     assert!(logged > RECORDS, "the zombie's open transaction left no aborted record in the copy's log");
@@ -123,7 +124,10 @@ fn a_stopped_instance_whose_partitions_moved_is_fenced_and_commits_nothing() -> 
         count(&after, "aborted-transactions") > count(&before, "aborted-transactions"),
         "the zombie never aborted its transaction: metrics before {before:?}, after {after:?}"
     );
-    assert!(zombie_status.is_none(), "the zombie's application failed instead of recovering ({zombie_status:?})");
+    assert!(
+        zombie_status.is_none(),
+        "the zombie's application failed instead of recovering ({zombie_status:?}): {zombie_errors}"
+    );
     // Back in the group, its thread commits again (whether any input is left for it by then
     // depends on how fast the survivor was).
     assert!(

@@ -1,11 +1,15 @@
-//! A changelog with another producer's transaction open on it, on a real broker.
+//! Changelogs with transactions open on them, on a real broker.
 //!
 //! Under exactly-once the end a restore reads to is the changelog's last stable offset: the
-//! first offset of the oldest open transaction. When a zombie of a task's previous owner left
-//! such a transaction open and this instance committed its own writes after it, the store's
-//! checkpoint is past that offset, yet inside the changelog. Restarting then keeps the store
-//! as it is: clearing it and restoring up to the open transaction would lose every update
-//! committed after it (the counts would start again from their old values).
+//! first offset of the oldest open transaction.
+//! - When a zombie of a task's previous owner left such a transaction open and this instance
+//!   committed its own writes after it, the store's checkpoint is past that offset, yet inside
+//!   the changelog. Restarting then keeps the store as it is: clearing it and restoring up to
+//!   the open transaction would lose every update committed after it (the counts would start
+//!   again from their old values).
+//! - When the previous owner's commit is in flight as the task is assigned (its transaction
+//!   sent the input offsets but has not ended), the restore waits for it: the committed
+//!   offsets of the input are read as stable first, so its changelog records are restored.
 
 mod common;
 
@@ -21,6 +25,7 @@ use rdkafka::ClientConfig;
 use streamz::kafka::KafkaClient;
 use streamz::prelude::*;
 use streamz::runtime::{App, ProcessingGuarantee, RestoreProgress, StateRestoreListener, StreamsConfig};
+use streamz::RawRecord;
 
 const KEYS: usize = 10;
 const PER_RUN: usize = 100;
@@ -44,8 +49,21 @@ impl StateRestoreListener for Tally {
 /// Produces `PER_RUN` more records, runs the counting application until their counts are
 /// committed, and closes it cleanly. Returns what it restored.
 fn run(client: &KafkaClient, input: &str, app_id: &str, dir: &Path, run: usize) -> anyhow::Result<Arc<Tally>> {
-    let records = (0..PER_RUN).map(|i| (format!("k{}", (run * PER_RUN + i) % KEYS), 1i64, Timestamp::now()));
-    client.produce(input, records)?;
+    let keys = |i: usize| format!("k{}", (run * PER_RUN + i) % KEYS);
+    run_with(client, input, app_id, dir, (0..PER_RUN).map(keys).collect(), (run + 1) * PER_RUN)
+}
+
+/// Produces a record of value 1 for each of `keys`, runs the counting application until
+/// `total` counts are committed, and closes it cleanly. Returns what it restored.
+fn run_with(
+    client: &KafkaClient,
+    input: &str,
+    app_id: &str,
+    dir: &Path,
+    keys: Vec<String>,
+    total: usize,
+) -> anyhow::Result<Arc<Tally>> {
+    client.produce(input, keys.into_iter().map(|k| (k, 1i64, Timestamp::now())))?;
     let tally = Arc::new(Tally::default());
     let config = StreamsConfig::new(app_id)
         .bootstrap_servers(bootstrap())
@@ -57,18 +75,18 @@ fn run(client: &KafkaClient, input: &str, app_id: &str, dir: &Path, run: usize) 
     let counts = builder.stream::<String, i64>(input).group_by_key().count_with(Materialized::named("counts"));
     counts.to_stream().to(&format!("{input}-counts"));
     let app = App::new(builder.build()?, config)?.start()?;
-    let want = (run + 1) * PER_RUN;
     let output = format!("{input}-counts");
-    let got = client.read_with::<String, Option<i64>>(&output, want, Duration::from_secs(90), true)?;
+    let got = client.read_with::<String, Option<i64>>(&output, total, Duration::from_secs(90), true)?;
     anyhow::ensure!(app.errors().is_empty(), "the application failed: {:?}", app.errors());
     app.close()?;
-    anyhow::ensure!(got.len() >= want, "run {run}: {} of {want} counts committed in time", got.len());
+    anyhow::ensure!(got.len() >= total, "{} of {total} counts committed in time", got.len());
     Ok(tally)
 }
 
 /// A transactional producer with a transaction open on partition 0 of `topic`, holding one
-/// record, as a zombie leaves it; it stays open until aborted (or for five minutes).
-fn open_transaction(topic: &str) -> anyhow::Result<ThreadedProducer<DefaultProducerContext>> {
+/// record (`key` → `value`), as a zombie leaves it; it stays open until it ends (or for five
+/// minutes).
+fn open_transaction(topic: &str, key: &[u8], value: &[u8]) -> anyhow::Result<ThreadedProducer<DefaultProducerContext>> {
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("transactional.id", unique("zombie"))
@@ -76,7 +94,7 @@ fn open_transaction(topic: &str) -> anyhow::Result<ThreadedProducer<DefaultProdu
         .create()?;
     producer.init_transactions(Duration::from_secs(30))?;
     producer.begin_transaction()?;
-    producer.send(BaseRecord::to(topic).partition(0).key("k0").payload(&[0u8; 8][..])).map_err(|(e, _)| e)?;
+    producer.send(BaseRecord::to(topic).partition(0).key(key).payload(value)).map_err(|(e, _)| e)?;
     producer.flush(Duration::from_secs(30))?;
     Ok(producer)
 }
@@ -100,7 +118,7 @@ fn a_checkpoint_past_an_open_transaction_is_kept_and_nothing_is_restored() -> an
 
     let first = run(&client, &input, &app_id, &dir, 0)?;
     assert_eq!(first.restored.load(Ordering::SeqCst), 0, "a new application restores nothing");
-    let zombie = open_transaction(&changelog)?;
+    let zombie = open_transaction(&changelog, b"k0", &[0u8; 8])?;
     let stable = end_offset(&changelog, "read_committed")?;
     // Committed after the open transaction: the checkpoint is now past the stable offset.
     let second = run(&client, &input, &app_id, &dir, 1)?;
@@ -127,5 +145,62 @@ fn a_checkpoint_past_an_open_transaction_is_kept_and_nothing_is_restored() -> an
         let want: Vec<Option<i64>> = (1..=values.len() as i64).map(Some).collect();
         assert_eq!(values, want, "the counts of `{key}` went back after a restart");
     }
+    Ok(())
+}
+
+/// The key and value bytes of the last record of `key` among `records`.
+fn last_record_of(records: &[RawRecord], key: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let keys = String::default_serde();
+    let record = records
+        .iter()
+        .rev()
+        .find(|r| keys.deserialize(r.key.as_deref()).ok().as_deref() == Some(key))
+        .ok_or_else(|| anyhow::anyhow!("no changelog record of `{key}`"))?;
+    Ok((record.key.clone().unwrap_or_default(), record.value.clone().unwrap_or_default()))
+}
+
+#[test]
+fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Result<()> {
+    let (input, app_id) = (unique("inflight-txn"), unique("inflight-txn-app"));
+    let dir = std::env::temp_dir().join(unique("inflight-txn-state"));
+    let client = KafkaClient::connect(&bootstrap())?;
+    client.create_topic(&input, 1)?;
+    client.create_topic(&format!("{input}-counts"), 1)?;
+    let changelog = format!("{app_id}-counts-changelog");
+
+    // `k1` counts 55, `k0` 5.
+    let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
+    run_with(&client, &input, &app_id, &dir, keys, PER_RUN)?;
+    // A previous owner's last transaction: it set `k0`'s count to `k1`'s (55) and sent the
+    // input offsets (nothing new consumed), and its commit is still on its way.
+    // One changelog record per input record (no record cache).
+    let changelog_records = client.read_raw(&changelog, PER_RUN, Duration::from_secs(30))?;
+    let (_, k1_count) = last_record_of(&changelog_records, "k1")?;
+    let (k0, _) = last_record_of(&changelog_records, "k0")?;
+    let owner = open_transaction(&changelog, &k0, &k1_count)?;
+    let group: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", &app_id).create()?;
+    let mut offsets = rdkafka::TopicPartitionList::new();
+    offsets.add_partition_offset(&input, 0, rdkafka::Offset::Offset(PER_RUN as i64))?;
+    let metadata = group.group_metadata().ok_or_else(|| anyhow::anyhow!("no group metadata"))?;
+    owner.send_offsets_to_transaction(&offsets, &metadata, Duration::from_secs(30))?;
+    // The commit ends while the next run is being assigned its partition.
+    let committer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(8));
+        owner.commit_transaction(Duration::from_secs(30))
+    });
+    let second = run_with(&client, &input, &app_id, &dir, vec!["k0".into(); 3], PER_RUN + 3)?;
+    committer.join().map_err(|_| anyhow::anyhow!("the committing thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_eq!(second.restored.load(Ordering::SeqCst), 1, "the previous owner's changelog record is restored");
+    let counts = client.read_with::<String, Option<i64>>(
+        &format!("{input}-counts"),
+        PER_RUN + 3,
+        Duration::from_secs(30),
+        true,
+    )?;
+    let k0_counts: Vec<Option<i64>> = counts[PER_RUN..].iter().map(|r| r.value).collect();
+    assert_eq!(k0_counts, [Some(56), Some(57), Some(58)], "`k0` counts on from the previous owner's last commit");
     Ok(())
 }

@@ -79,6 +79,11 @@ impl Instance {
             .spawn()?)
     }
 
+    /// Why the instance's application failed (empty while it has not).
+    pub fn errors(&self) -> String {
+        std::fs::read_to_string(self.dir.join("errors")).unwrap_or_default()
+    }
+
     /// The metrics the instance wrote last (empty before it wrote any).
     pub fn metrics(&self) -> BTreeMap<String, u64> {
         let text = std::fs::read_to_string(self.dir.join("metrics")).unwrap_or_default();
@@ -133,6 +138,8 @@ pub fn run_instance(var: &str) -> anyhow::Result<()> {
         std::fs::write(dir.join("metrics.new"), text)?;
         std::fs::rename(dir.join("metrics.new"), dir.join("metrics"))?;
         if !app.errors().is_empty() {
+            // The parent test reads why (the child's output goes nowhere).
+            std::fs::write(dir.join("errors"), format!("{:?}", app.errors()))?;
             anyhow::bail!("the application failed: {:?}", app.errors());
         }
     }

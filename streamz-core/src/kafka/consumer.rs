@@ -50,6 +50,8 @@ pub(crate) trait PartitionEvents: Send + Sync {
 
 pub(crate) struct RebalanceContext {
     events: Arc<dyn PartitionEvents>,
+    /// How long an assignment waits for the committed offsets of its partitions to be stable.
+    stable_wait: Duration,
 }
 
 impl ClientContext for RebalanceContext {}
@@ -80,10 +82,26 @@ impl ConsumerContext for RebalanceContext {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
+            wait_for_stable_offsets(consumer, list, self.stable_wait);
             self.events.assigned(&partitions(list));
         }
+    }
+}
+
+/// Reads the committed offsets of newly assigned partitions before their tasks restore their
+/// state. A `read_committed` consumer asks for *stable* offsets: the broker holds the answer
+/// while a transaction that sent offsets for these partitions is open, i.e. while a previous
+/// owner's commit is in flight. Its changelog records must be readable (committed or
+/// aborted) before the restore decides where the changelogs end. After `wait` the tasks go on
+/// (the consumer still waits for stable offsets before it fetches).
+fn wait_for_stable_offsets(consumer: &BaseConsumer<RebalanceContext>, list: &TopicPartitionList, wait: Duration) {
+    if list.count() == 0 {
+        return;
+    }
+    if let Err(e) = consumer.committed_offsets(list.clone(), wait) {
+        tracing::warn!(error = %e, "cannot read the committed offsets of the assigned partitions; restoring anyway");
     }
 }
 
@@ -94,9 +112,11 @@ pub(crate) struct StreamConsumer {
 }
 
 impl StreamConsumer {
-    pub(crate) fn new(config: &ClientConfig, events: Arc<dyn PartitionEvents>) -> Result<Self> {
+    /// A consumer of `config`'s group whose rebalances `events` handle; an assignment waits up
+    /// to `stable_wait` for transactions committing offsets of its partitions to end.
+    pub(crate) fn new(config: &ClientConfig, events: Arc<dyn PartitionEvents>, stable_wait: Duration) -> Result<Self> {
         let consumer = config
-            .create_with_context(RebalanceContext { events })
+            .create_with_context(RebalanceContext { events, stable_wait })
             .map_err(|e| kafka_error("cannot create the consumer", e))?;
         Ok(StreamConsumer { consumer, topics: HashMap::new() })
     }

@@ -505,6 +505,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     let mut consumer = StreamConsumer::new(
         &consumer_config(&config, &core_bootstrap(&core), &format!("{client_id}-consumer")),
         events.clone(),
+        config.commit_timeout,
     )?;
     consumer.subscribe(&topics)?;
     let mut last_commit = Instant::now();
