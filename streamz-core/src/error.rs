@@ -193,13 +193,18 @@ pub enum StreamsError {
     /// Under exactly-once, a transaction failed: it was (or will be) aborted and the thread
     /// starts its tasks again from the committed offsets and state. `fenced`: the producer
     /// cannot go on (another producer with its transactional id started, or a fatal error),
-    /// so the thread also replaces it. Only reported when that recovery fails.
+    /// so the thread also replaces it. `migrated`: the consumer group had moved on (the
+    /// thread's member id or generation was no longer valid, e.g. after a pause longer than
+    /// the session timeout), so the tasks migrated; such failures are expected and never make
+    /// the thread give up. Only reported when that recovery fails.
     #[error("transaction failed{}: {message}", if *fenced { " (producer fenced)" } else { "" })]
     Transaction {
         /// What went wrong.
         message: String,
         /// Whether the producer must be replaced.
         fenced: bool,
+        /// Whether the group had given the thread's partitions to other members.
+        migrated: bool,
     },
     /// An invariant of streamz was broken.
     #[error("{0} (this is a bug in streamz)")]

@@ -92,7 +92,7 @@ impl SharedProducer {
             return Err(self.failed("cannot flush the producer", e));
         }
         match lock(&self.inner.context().failed).take() {
-            Some(message) if self.txn.is_some() => Err(self.txn_failure(message, None)),
+            Some(message) if self.txn.is_some() => Err(self.txn_failure(message, None, false)),
             Some(message) => Err(StreamsError::Kafka { message, retriable: false }),
             None => Ok(()),
         }
@@ -107,7 +107,7 @@ impl SharedProducer {
     /// The error for `err`: under exactly-once, a failed transaction.
     fn failed(&self, doing: &str, err: KafkaError) -> StreamsError {
         match self.txn.is_some() {
-            true => self.txn_failure(format!("{doing}: {err}"), None),
+            true => self.txn_failure(format!("{doing}: {err}"), None, false),
             false => kafka_error(doing, err),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::Producer;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -32,6 +32,20 @@ fn classify(err: &KafkaError) -> Failure {
         KafkaError::Transaction(e) => Failure::Abort { fenced: e.is_fatal() || !e.txn_requires_abort() },
         _ => Failure::Abort { fenced: false },
     }
+}
+
+/// Whether `err` says the consumer group moved on without this member: its member id or
+/// generation is no longer valid, so its partitions (and tasks) went to other members.
+fn group_moved_on(err: &KafkaError) -> bool {
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::FencedInstanceId
+                | RDKafkaErrorCode::RebalanceInProgress
+        )
+    )
 }
 
 impl SharedProducer {
@@ -92,7 +106,7 @@ impl SharedProducer {
         self.begin_if_needed()?;
         if !offsets.is_empty() {
             let Some(group) = group else {
-                return Err(self.txn_failure("the consumer has no group metadata".into(), None));
+                return Err(self.txn_failure("the consumer has no group metadata".into(), None, false));
             };
             let mut list = TopicPartitionList::with_capacity(offsets.len());
             for (topic, partition, offset) in offsets {
@@ -156,7 +170,8 @@ impl SharedProducer {
                 // Retried until the deadline: whether the call took effect is unknown, so
                 // the producer is replaced (as when fenced) to settle the transaction.
                 Err(e) if matches!(classify(&e), Failure::Retry) => {
-                    return Err(self.txn_failure(format!("{doing}: {e} (timed out, outcome uncertain)"), Some(true)))
+                    let message = format!("{doing}: {e} (timed out, outcome uncertain)");
+                    return Err(self.txn_failure(message, Some(true), false));
                 }
                 Err(e) => return Err(self.txn_error(doing, &e)),
             }
@@ -165,17 +180,18 @@ impl SharedProducer {
 
     fn txn_error(&self, doing: &str, err: &KafkaError) -> StreamsError {
         let fenced = matches!(classify(err), Failure::Abort { fenced: true });
-        self.txn_failure(format!("{doing}: {err}"), Some(fenced))
+        self.txn_failure(format!("{doing}: {err}"), Some(fenced), group_moved_on(err))
     }
 
-    /// A failed transaction; fenced when the producer says so (a fatal error) or `fenced`.
-    pub(super) fn txn_failure(&self, message: String, fenced: Option<bool>) -> StreamsError {
+    /// A failed transaction; fenced when the producer says so (a fatal error) or `fenced`;
+    /// `migrated` when the consumer group moved on without this member.
+    pub(super) fn txn_failure(&self, message: String, fenced: Option<bool>, migrated: bool) -> StreamsError {
         let fatal = self.inner.client().fatal_error();
         let fenced = fenced.unwrap_or(false) || fatal.is_some();
         let message = match fatal {
             Some((code, reason)) => format!("{message} (fatal: {code}: {reason})"),
             None => message,
         };
-        StreamsError::Transaction { message, fenced }
+        StreamsError::Transaction { message, fenced, migrated }
     }
 }

@@ -186,6 +186,28 @@ fn a_fenced_producer_is_replaced_and_the_tasks_start_again_from_the_last_commit(
     recovers_from(Api::TxnOffsetCommit, Err::RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH, true)
 }
 
+#[test]
+fn commits_refused_because_the_group_moved_on_never_make_the_thread_give_up() -> crate::Result<()> {
+    // As for an instance paused past its session timeout: every commit with its old member id
+    // or generation fails until its consumer rejoins, however many that takes.
+    let f = fixture()?;
+    let refusals = 2 * super::super::thread::MAX_FAILED_TRANSACTIONS as usize + 1;
+    let errors = [Err::RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, Err::RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID];
+    let injected: Vec<Err> = errors.iter().copied().cycle().take(refusals).collect();
+    f.inject(Api::TxnOffsetCommit, &injected)?;
+    let app = f.start()?;
+    let metrics = wait_for(&app, |m| count(m, "committed-transactions") >= 1);
+    assert_eq!(app.errors(), Vec::<String>::new());
+    assert_eq!(count(&metrics, "aborted-transactions"), refusals as u64, "one abort per refusal: {metrics:?}");
+    assert_eq!(count(&metrics, "fenced-producers"), 0, "the producer is kept: {metrics:?}");
+    // Each refused transaction copied the whole input (the mock cluster shows aborted records
+    // too); the input is then committed once.
+    let copy = f.copy((refusals + 1) * RECORDS)?;
+    assert_eq!(copy.len(), (refusals + 1) * RECORDS);
+    assert_eq!(copy[refusals * RECORDS..], f.input[..], "after the refusals, the input exactly once");
+    app.close()
+}
+
 /// Waits until the application failed; returns its errors.
 fn failure(app: &RunningApp) -> Vec<String> {
     let start = Instant::now();

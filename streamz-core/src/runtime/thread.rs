@@ -442,7 +442,7 @@ impl PartitionEvents for Events {
 
 /// How many transactions in a row may fail, with no commit between them, before the thread
 /// gives up.
-const MAX_FAILED_TRANSACTIONS: u32 = 5;
+pub(super) const MAX_FAILED_TRANSACTIONS: u32 = 5;
 
 /// Runs stream thread `index` until the application shuts down or fails.
 pub(crate) fn run(index: usize, env: ThreadEnv) {
@@ -515,17 +515,25 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         while !shared.is_shutting_down() {
             match step(&core, &events, &config, &mut consumer, &mut last_commit) {
                 Ok(()) => {}
-                Err(StreamsError::Transaction { message, fenced }) => {
-                    // Only a transaction that committed something counts as progress.
-                    let now = shared.metrics.get("committed-transactions");
-                    failures = if now == commits { failures + 1 } else { 1 };
-                    commits = now;
-                    // E.g. a record the broker always rejects: processing it again cannot help.
-                    if failures > MAX_FAILED_TRANSACTIONS {
-                        return Err(StreamsError::Transaction { message, fenced });
+                Err(StreamsError::Transaction { message, fenced, migrated }) => {
+                    // A group that moved on (this member paused past its session timeout)
+                    // fails every commit until the consumer rejoins: not a reason to give up.
+                    if !migrated {
+                        // Only a transaction that committed something counts as progress.
+                        let now = shared.metrics.get("committed-transactions");
+                        failures = if now == commits { failures + 1 } else { 1 };
+                        commits = now;
+                        // E.g. a record the broker always rejects: processing it again cannot
+                        // help.
+                        if failures > MAX_FAILED_TRANSACTIONS {
+                            return Err(StreamsError::Transaction { message, fenced, migrated });
+                        }
                     }
-                    tracing::warn!(thread = index, fenced, error = %message, "transaction failed, recovering");
+                    tracing::warn!(thread = index, fenced, migrated, error = %message, "transaction failed, recovering");
                     lock(&core).recover(fenced, &consumer)?;
+                    // The next commit comes a commit interval later, not at once: meanwhile
+                    // the consumer can learn of a rebalance.
+                    last_commit = Instant::now();
                 }
                 Err(e) => return Err(e),
             }
