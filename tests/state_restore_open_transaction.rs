@@ -99,6 +99,28 @@ fn open_transaction(topic: &str, key: &[u8], value: &[u8]) -> anyhow::Result<Thr
     Ok(producer)
 }
 
+/// A test's input topic (one partition) and its output, application id, state directory,
+/// client and the changelog of the counts.
+struct Setup {
+    input: String,
+    app_id: String,
+    dir: std::path::PathBuf,
+    client: KafkaClient,
+    changelog: String,
+}
+
+impl Setup {
+    fn new(name: &str) -> anyhow::Result<Self> {
+        let (input, app_id) = (unique(name), unique(&format!("{name}-app")));
+        let dir = std::env::temp_dir().join(unique(&format!("{name}-state")));
+        let client = KafkaClient::connect(&bootstrap())?;
+        client.create_topic(&input, 1)?;
+        client.create_topic(&format!("{input}-counts"), 1)?;
+        let changelog = format!("{app_id}-counts-changelog");
+        Ok(Setup { input, app_id, dir, client, changelog })
+    }
+}
+
 /// The end offset of partition 0 of `topic` read at `isolation` (`read_committed`: the last
 /// stable offset).
 fn end_offset(topic: &str, isolation: &str) -> anyhow::Result<i64> {
@@ -109,12 +131,7 @@ fn end_offset(topic: &str, isolation: &str) -> anyhow::Result<i64> {
 
 #[test]
 fn a_checkpoint_past_an_open_transaction_is_kept_and_nothing_is_restored() -> anyhow::Result<()> {
-    let (input, app_id) = (unique("open-txn"), unique("open-txn-app"));
-    let dir = std::env::temp_dir().join(unique("open-txn-state"));
-    let client = KafkaClient::connect(&bootstrap())?;
-    client.create_topic(&input, 1)?;
-    client.create_topic(&format!("{input}-counts"), 1)?;
-    let changelog = format!("{app_id}-counts-changelog");
+    let Setup { input, app_id, dir, client, changelog } = Setup::new("open-txn")?;
 
     let first = run(&client, &input, &app_id, &dir, 0)?;
     assert_eq!(first.restored.load(Ordering::SeqCst), 0, "a new application restores nothing");
@@ -161,12 +178,7 @@ fn last_record_of(records: &[RawRecord], key: &str) -> anyhow::Result<(Vec<u8>, 
 
 #[test]
 fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Result<()> {
-    let (input, app_id) = (unique("inflight-txn"), unique("inflight-txn-app"));
-    let dir = std::env::temp_dir().join(unique("inflight-txn-state"));
-    let client = KafkaClient::connect(&bootstrap())?;
-    client.create_topic(&input, 1)?;
-    client.create_topic(&format!("{input}-counts"), 1)?;
-    let changelog = format!("{app_id}-counts-changelog");
+    let Setup { input, app_id, dir, client, changelog } = Setup::new("inflight-txn")?;
 
     // `k1` counts 55, `k0` 5.
     let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
