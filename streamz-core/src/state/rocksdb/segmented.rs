@@ -34,9 +34,18 @@ pub(crate) struct SegmentedDb {
     durability: Durability,
     /// The metadata values of the last commit.
     written_meta: Vec<i64>,
+    /// The changelog offset the committed state corresponds to.
+    checkpoint: Option<i64>,
 }
 
 const PREFIX: &str = "segment-";
+/// The metadata key of the checkpoint.
+const CHECKPOINT: &str = "checkpoint";
+
+fn read_meta(db: &DB, store: &str, key: &str) -> Option<i64> {
+    let value = db.get_pinned(key).unwrap_or_else(|e| fail(store, e))?;
+    Some(i64::from_be_bytes(value.as_ref().try_into().ok()?))
+}
 
 impl SegmentedDb {
     pub(crate) fn open(store: &str, dir: &Path, memory: &RocksDbMemory, interval: i64) -> Result<Self> {
@@ -51,7 +60,9 @@ impl SegmentedDb {
         let mut write = WriteOptions::default();
         // The changelog is the log.
         write.disable_wal(true);
+        let checkpoint = read_meta(&db, store, CHECKPOINT);
         Ok(SegmentedDb {
+            checkpoint,
             store: store.to_string(),
             db,
             memory: memory.clone(),
@@ -173,17 +184,26 @@ impl SegmentedDb {
 
     /// A metadata value (in the default column family).
     pub(crate) fn meta(&self, key: &str) -> Option<i64> {
-        let value = self.db.get_pinned(key).unwrap_or_else(|e| fail(&self.store, e))?;
-        Some(i64::from_be_bytes(value.as_ref().try_into().ok()?))
+        read_meta(&self.db, &self.store, key)
     }
 
-    /// Writes the pending writes and `meta` in one batch, then drops the segments that
-    /// expired since the last commit.
+    /// The changelog offset of the last commit that had one (kept across commits without).
+    pub(crate) fn checkpoint(&self) -> Option<i64> {
+        self.checkpoint
+    }
+
+    /// Writes the pending writes, `meta` and the checkpoint (`checkpoint`, else the last
+    /// one) in one batch, then drops the segments that expired since the last commit.
     ///
     /// # Errors
     ///
     /// [`StreamsError::State`](crate::StreamsError::State) when RocksDB fails the write.
-    pub(crate) fn commit(&mut self, meta: &[(&str, i64)]) -> Result<()> {
+    pub(crate) fn commit(&mut self, meta: &[(&str, i64)], checkpoint: Option<i64>) -> Result<()> {
+        self.checkpoint = checkpoint.or(self.checkpoint);
+        let mut meta = meta.to_vec();
+        if let Some(checkpoint) = self.checkpoint {
+            meta.push((CHECKPOINT, checkpoint));
+        }
         let values: Vec<i64> = meta.iter().map(|(_, v)| *v).collect();
         let idle = self.pending.values().all(Pending::is_empty) && self.dropped.is_empty();
         if idle && values == self.written_meta {
@@ -212,7 +232,7 @@ impl SegmentedDb {
             }
         }
         self.pending.clear();
-        for (key, value) in meta {
+        for (key, value) in &meta {
             batch.put(key, value.to_be_bytes());
         }
         self.db.write_opt(batch, &self.write).map_err(|e| state_error(&self.store, e))?;
@@ -228,6 +248,7 @@ impl SegmentedDb {
 
     /// Forgets every entry, segment and metadata value, committed or not.
     pub(crate) fn clear(&mut self) -> Result<()> {
+        self.checkpoint = None;
         self.pending.clear();
         self.written_meta.clear();
         self.dropped.clear();

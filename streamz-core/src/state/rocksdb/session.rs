@@ -35,8 +35,6 @@ pub struct RocksDbSessionStore<K, V> {
     scratch: RefCell<(Vec<u8>, Vec<u8>)>,
     retention_ms: i64,
     observed: i64,
-    /// The changelog offset the committed state corresponds to.
-    checkpoint: Option<i64>,
 }
 
 impl<K: Data, V: Data> RocksDbSessionStore<K, V> {
@@ -59,7 +57,6 @@ impl<K: Data, V: Data> RocksDbSessionStore<K, V> {
         Ok(RocksDbSessionStore {
             values: ValueCodec::new(&name, V::default_serde()),
             observed: db.meta("observed").unwrap_or(i64::MIN),
-            checkpoint: db.meta("checkpoint"),
             keys: KeyBuf::new(name, key_serde),
             db,
             scratch: RefCell::new((Vec::with_capacity(64), Vec::with_capacity(64))),
@@ -143,22 +140,16 @@ impl<K: Data, V: Data> StateStore for RocksDbSessionStore<K, V> {
 
     /// Writes the changes since the last commit, the metadata and `checkpoint` in one batch.
     fn commit(&mut self, checkpoint: Option<i64>) -> Result<()> {
-        self.checkpoint = checkpoint.or(self.checkpoint);
-        let mut meta = vec![("observed", self.observed)];
-        if let Some(checkpoint) = self.checkpoint {
-            meta.push(("checkpoint", checkpoint));
-        }
-        self.db.commit(&meta)
+        self.db.commit(&[("observed", self.observed)], checkpoint)
     }
 
     fn checkpoint(&self) -> Option<i64> {
-        self.checkpoint
+        self.db.checkpoint()
     }
 
     fn clear(&mut self) -> Result<()> {
         self.db.clear()?;
         self.observed = i64::MIN;
-        self.checkpoint = None;
         Ok(())
     }
 

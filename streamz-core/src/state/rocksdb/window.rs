@@ -40,8 +40,6 @@ pub struct RocksDbWindowStore<K, V> {
     window_size_ms: i64,
     retain_duplicates: bool,
     observed: i64,
-    /// The changelog offset the committed state corresponds to.
-    checkpoint: Option<i64>,
     next_seq: i64,
 }
 
@@ -67,7 +65,6 @@ impl<K: Data, V: Data> RocksDbWindowStore<K, V> {
         Ok(RocksDbWindowStore {
             values: ValueCodec::new(&name, V::default_serde()),
             observed: db.meta("observed").unwrap_or(i64::MIN),
-            checkpoint: db.meta("checkpoint"),
             next_seq: db.meta("next-seq").unwrap_or(0),
             keys: KeyBuf::new(name, key_serde.clone()),
             key_serde,
@@ -175,22 +172,16 @@ impl<K: Data, V: Data> StateStore for RocksDbWindowStore<K, V> {
 
     /// Writes the changes since the last commit, the metadata and `checkpoint` in one batch.
     fn commit(&mut self, checkpoint: Option<i64>) -> Result<()> {
-        self.checkpoint = checkpoint.or(self.checkpoint);
-        let mut meta = vec![("observed", self.observed), ("next-seq", self.next_seq)];
-        if let Some(checkpoint) = self.checkpoint {
-            meta.push(("checkpoint", checkpoint));
-        }
-        self.db.commit(&meta)
+        self.db.commit(&[("observed", self.observed), ("next-seq", self.next_seq)], checkpoint)
     }
 
     fn checkpoint(&self) -> Option<i64> {
-        self.checkpoint
+        self.db.checkpoint()
     }
 
     fn clear(&mut self) -> Result<()> {
         self.db.clear()?;
         self.observed = i64::MIN;
-        self.checkpoint = None;
         self.next_seq = 0;
         Ok(())
     }
