@@ -213,3 +213,43 @@ impl<A: Hash + Eq + Clone, T> Drop for NamedCache<A, T> {
         self.budget.sub(self.bytes);
     }
 }
+
+/// Implements [`StateStore`](crate::state::StateStore) for a caching store type `$store<K, V>`
+/// with fields `name` and `cache` (a [`NamedCache`]), the wrapped store in `inner`, and a
+/// `flush_dirty` method: a flush writes the dirty entries to the wrapped store (queueing them
+/// for the operator) and flushes it; commit, checkpoint and clear go to the wrapped store.
+macro_rules! cached_state_store {
+    ($store:ident) => {
+        impl<K: Clone + Send + 'static, V: Clone + Send + 'static> $crate::state::StateStore for $store<K, V> {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn flush(&mut self) -> $crate::Result<()> {
+                if self.cache.has_dirty() {
+                    self.flush_dirty();
+                }
+                $crate::task::lock(&self.inner).flush()
+            }
+
+            fn commit(&mut self, checkpoint: Option<i64>) -> $crate::Result<()> {
+                $crate::task::lock(&self.inner).commit(checkpoint)
+            }
+
+            fn checkpoint(&self) -> Option<i64> {
+                $crate::task::lock(&self.inner).checkpoint()
+            }
+
+            /// Clears the wrapped store; the cache holds nothing then (the store is cleared
+            /// only before a restore, when nothing was processed).
+            fn clear(&mut self) -> $crate::Result<()> {
+                $crate::task::lock(&self.inner).clear()
+            }
+
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+        }
+    };
+}
+pub(crate) use cached_state_store;

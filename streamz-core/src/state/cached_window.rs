@@ -1,10 +1,9 @@
 //! A window store with a record cache in front of it.
 
-use std::any::Any;
 use std::sync::{Arc, Mutex};
 
-use super::cache::{CacheBudget, CacheLink, Cached, Flushed, NamedCache};
-use super::{StateStore, WindowStore};
+use super::cache::{cached_state_store, CacheBudget, CacheLink, Cached, Flushed, NamedCache};
+use super::WindowStore;
 use crate::serdes::SerdeRef;
 use crate::task::{lock, StoreEntry, StoreRef};
 use crate::time::Timestamp;
@@ -110,36 +109,7 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> CachedWindowStore<K, 
     }
 }
 
-impl<K: Clone + Send + 'static, V: Clone + Send + 'static> StateStore for CachedWindowStore<K, V> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn flush(&mut self) -> crate::Result<()> {
-        if self.cache.has_dirty() {
-            self.flush_dirty();
-        }
-        lock(&self.inner).flush()
-    }
-
-    fn commit(&mut self, checkpoint: Option<i64>) -> crate::Result<()> {
-        lock(&self.inner).commit(checkpoint)
-    }
-
-    fn checkpoint(&self) -> Option<i64> {
-        lock(&self.inner).checkpoint()
-    }
-
-    /// Clears the wrapped store; the cache holds nothing then (the store is cleared only
-    /// before a restore, when nothing was processed).
-    fn clear(&mut self) -> crate::Result<()> {
-        lock(&self.inner).clear()
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+cached_state_store!(CachedWindowStore);
 
 impl<K: Clone + Send + 'static, V: Clone + Send + 'static> WindowStore<K, V> for CachedWindowStore<K, V> {
     fn put(&mut self, key: &K, start: Timestamp, value: V) {
