@@ -38,15 +38,7 @@ fn two_instances_killed_in_turn_while_input_arrives_lose_and_duplicate_nothing()
     let client = KafkaClient::connect(&bootstrap())?;
     eos::create_topics(&client, &input, PARTITIONS)?;
     let all = Arc::new(eos::inputs(RECORDS, KEYS));
-    let instance = |n: usize| Instance {
-        input: input.clone(),
-        app_id: app_id.clone(),
-        id: format!("instance-{n}"),
-        dir: dir.join(format!("instance-{n}")),
-        transaction_timeout_ms: 10_000,
-        commit_interval_ms: 100,
-        standby_replicas: 0,
-    };
+    let instance = |n: usize| Instance::new(&input, &app_id, &dir, n);
     let mut children =
         eos::Children(vec![instance(0).spawn(CHILD, CHILD_TEST)?, instance(1).spawn(CHILD, CHILD_TEST)?]);
     let produced = Arc::new(AtomicUsize::new(0));

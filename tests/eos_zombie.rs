@@ -50,13 +50,9 @@ fn a_stopped_instance_whose_partitions_moved_is_fenced_and_commits_nothing() -> 
     // The zombie commits every 20 s and is stopped before its first commit: it has a
     // transaction open since its first record, which the broker does not abort for a minute.
     let instance = |n: usize, commit_interval_ms| Instance {
-        input: input.clone(),
-        app_id: app_id.clone(),
-        id: format!("instance-{n}"),
-        dir: dir.join(format!("instance-{n}")),
         transaction_timeout_ms: 60_000,
         commit_interval_ms,
-        standby_replicas: 0,
+        ..Instance::new(&input, &app_id, &dir, n)
     };
     let (zombie, survivor) = (instance(0, 20_000), instance(1, 100));
     let children = eos::Children(vec![zombie.spawn(CHILD, CHILD_TEST)?, survivor.spawn(CHILD, CHILD_TEST)?]);

@@ -60,15 +60,7 @@ fn failover(replicas: usize) -> anyhow::Result<Failover> {
     let client = KafkaClient::connect(&bootstrap())?;
     eos::create_topics(&client, &input, PARTITIONS)?;
     let all = Arc::new(eos::inputs(BEFORE + AFTER, KEYS));
-    let instance = |n: usize| Instance {
-        input: input.clone(),
-        app_id: app_id.clone(),
-        id: format!("instance-{n}"),
-        dir: dir.join(format!("instance-{n}")),
-        transaction_timeout_ms: 10_000,
-        commit_interval_ms: 100,
-        standby_replicas: replicas,
-    };
+    let instance = |n: usize| Instance { standby_replicas: replicas, ..Instance::new(&input, &app_id, &dir, n) };
     let mut children =
         eos::Children(vec![instance(0).spawn(CHILD, CHILD_TEST)?, instance(1).spawn(CHILD, CHILD_TEST)?]);
     let produce = |records: &[(String, i64)]| {

@@ -58,6 +58,20 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// Instance `n` of application `app_id` reading `input`, its state in `<dir>/instance-<n>`:
+    /// a transaction timeout of 10 s, a commit interval of 100 ms, no standby replica.
+    pub fn new(input: &str, app_id: &str, dir: &Path, n: usize) -> Self {
+        Instance {
+            input: input.to_string(),
+            app_id: app_id.to_string(),
+            id: format!("instance-{n}"),
+            dir: dir.join(format!("instance-{n}")),
+            transaction_timeout_ms: 10_000,
+            commit_interval_ms: 100,
+            standby_replicas: 0,
+        }
+    }
+
     /// Starts the instance as a child process: the test binary re-run with `var` set, running
     /// only the test `child` (which calls [`run_instance`]).
     pub fn spawn(&self, var: &str, child: &str) -> anyhow::Result<Child> {
