@@ -230,8 +230,12 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
         // As the Kafka Streams programs: no record cache, every update is an output record.
         .cache_max_bytes(0);
     if workload == Workload::W4 {
+        // A fresh instance: an earlier run's stores and checkpoints would leave nothing to restore.
+        let _ = std::fs::remove_dir_all(&state_dir);
         let records = get("--restore-records")?.parse()?;
-        return crate::restore::streamz_restore(topology, config, records);
+        let restored = crate::restore::streamz_restore(topology, config, records);
+        let _ = std::fs::remove_dir_all(&state_dir);
+        return restored;
     }
     let running = App::new(topology, config)?.start()?;
     if !running.wait_for_state(AppState::Running, Duration::from_secs(60)) {

@@ -87,24 +87,24 @@ impl RestoreConsumer {
     }
 
     /// Restores every job's changelog partition from its checkpoint (its beginning when
-    /// `None`) up to the partition's end offset at the time of the call (one partition after
-    /// another), and passes each record's offset, key and value to the job's sink. Under
-    /// exactly-once that end is the last stable offset: records of transactions still open
-    /// are not read. Sets each job's `outcome`: what was read (from a checkpoint past that
-    /// end, nothing: the store already holds its own committed writes there), or `None`,
-    /// reading nothing, when the checkpoint is outside the partition's offsets (the partition
-    /// was deleted and created again, or truncated past it): that store must then be
-    /// restored from the beginning.
+    /// `None`) up to the partition's end offset at the time of the call, and passes each
+    /// record's offset, key and value to the job's sink. Partitions are read together, as
+    /// many at once as have different partition numbers (the end-of-partition event names
+    /// only the partition), so a store of `n` tasks restores its `n` partitions in one pass.
+    /// Under exactly-once that end is the last stable offset: records of transactions still
+    /// open are not read. Sets each job's `outcome`: what was read (from a checkpoint past
+    /// that end, nothing: the store already holds its own committed writes there), or
+    /// `None`, reading nothing, when the checkpoint is outside the partition's offsets (the
+    /// partition was deleted and created again, or truncated past it): that store must then
+    /// be restored from the beginning.
     ///
     /// # Errors
     ///
     /// [`StreamsError::Kafka`] when a partition cannot be read or stops delivering records
     /// before its end for longer than the timeout; the first error of a sink.
     pub(crate) fn restore_all(&self, jobs: &mut [RestoreJob<'_>]) -> Result<()> {
-        // One partition at a time: the end of a partition is known from its end-of-partition
-        // event, which names no topic, and under exactly-once it comes at the last stable
-        // offset, before records of transactions still open.
-        for job in jobs.iter_mut() {
+        let mut todo = Vec::new();
+        for (job_index, job) in jobs.iter_mut().enumerate() {
             let (low, high) = watermarks(&self.consumer, job.topic, job.partition, self.timeout)?;
             // Only a checkpoint past the last stable offset needs the end of the whole log.
             let log_end = match job.checkpoint {
@@ -119,52 +119,108 @@ impl RestoreConsumer {
                 job.outcome = Some(Some(Restored { from, end: from, records: 0 }));
                 continue;
             }
-            job.sink.start(from, high)?;
-            let mut one = TopicPartitionList::new();
-            one.add_partition_offset(job.topic, job.partition, Offset::Offset(from))
-                .map_err(|e| kafka_error("cannot list the changelog partition", e))?;
-            self.consumer.assign(&one).map_err(|e| kafka_error("cannot assign the changelog partition", e))?;
-            let result = self.read_until(job.topic, job.partition, high, &mut *job.sink);
+            todo.push(Reading { job: job_index, from, end: high, records: 0, done: false });
+        }
+        while !todo.is_empty() {
+            let (mut round, rest): (Vec<Reading>, Vec<Reading>) = split_round(todo, |r| jobs[r.job].partition);
+            let result = self.read_round(jobs, &mut round);
             let _ = self.consumer.unassign();
-            job.outcome = Some(Some(Restored { from, end: high, records: result? }));
+            result?;
+            for r in round {
+                jobs[r.job].outcome = Some(Some(Restored { from: r.from, end: r.end, records: r.records }));
+            }
+            todo = rest;
         }
         Ok(())
     }
 
-    fn read_until(&self, topic: &str, partition: i32, high: i64, sink: &mut dyn RestoreSink) -> Result<u64> {
-        let mut applied = 0u64;
+    /// Reads the partitions of `round` (all with different partition numbers) together until
+    /// each reached its end.
+    fn read_round(&self, jobs: &mut [RestoreJob<'_>], round: &mut [Reading]) -> Result<()> {
+        let mut assignment = TopicPartitionList::new();
+        for r in round.iter() {
+            let job = &mut jobs[r.job];
+            job.sink.start(r.from, r.end)?;
+            assignment
+                .add_partition_offset(job.topic, job.partition, Offset::Offset(r.from))
+                .map_err(|e| kafka_error("cannot list a changelog partition", e))?;
+        }
+        self.consumer.assign(&assignment).map_err(|e| kafka_error("cannot assign the changelog partitions", e))?;
+        let mut open = round.len();
         let mut last_progress = Instant::now();
-        loop {
-            match self.consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) if message.topic() != topic || message.partition() != partition => {}
+        while open > 0 {
+            let reading = match self.consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
+                    let Some(r) = round.iter_mut().find(|r| {
+                        !r.done && jobs[r.job].partition == message.partition() && jobs[r.job].topic == message.topic()
+                    }) else {
+                        continue;
+                    };
                     last_progress = Instant::now();
-                    if message.offset() >= high {
-                        return Ok(applied);
+                    let offset = message.offset();
+                    if offset < r.end {
+                        jobs[r.job].sink.apply(offset, message.key().unwrap_or_default(), message.payload())?;
+                        r.records += 1;
                     }
-                    sink.apply(message.offset(), message.key().unwrap_or_default(), message.payload())?;
-                    applied += 1;
-                    if message.offset() >= high - 1 {
-                        return Ok(applied);
+                    if offset < r.end - 1 {
+                        continue;
+                    }
+                    r
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    match round.iter_mut().find(|r| !r.done && jobs[r.job].partition == p) {
+                        Some(r) => r,
+                        None => continue,
                     }
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) if p == partition => return Ok(applied),
-                Some(Err(KafkaError::PartitionEOF(_))) => {}
-                Some(Err(e)) => return Err(kafka_error(&format!("cannot read changelog `{topic}` [{partition}]"), e)),
-                None if last_progress.elapsed() > self.timeout => {
-                    return Err(StreamsError::Kafka {
-                        message: format!(
-                            "restoring from changelog `{topic}` [{partition}] made no progress for {:?} \
-                             (end offset {high}, {applied} records read)",
-                            self.timeout
-                        ),
-                        retriable: true,
-                    })
-                }
-                None => {}
-            }
+                Some(Err(e)) => return Err(kafka_error("cannot read a changelog partition", e)),
+                None if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
+                None => continue,
+            };
+            reading.done = true;
+            open -= 1;
+        }
+        Ok(())
+    }
+
+    /// The error of a restore whose partitions stopped delivering records before their end.
+    fn stalled(&self, jobs: &[RestoreJob<'_>], round: &[Reading]) -> StreamsError {
+        let waiting: Vec<String> = round
+            .iter()
+            .filter(|r| !r.done)
+            .map(|r| {
+                format!(
+                    "`{}` [{}] (end offset {}, {} records read)",
+                    jobs[r.job].topic, jobs[r.job].partition, r.end, r.records
+                )
+            })
+            .collect();
+        StreamsError::Kafka {
+            message: format!(
+                "restoring from changelog partitions made no progress for {:?}: {}",
+                self.timeout,
+                waiting.join(", ")
+            ),
+            retriable: true,
         }
     }
+}
+
+/// A changelog partition being read: its job, the offsets `from..end` to read, how many
+/// records were applied and whether it reached its end.
+struct Reading {
+    job: usize,
+    from: i64,
+    end: i64,
+    records: u64,
+    done: bool,
+}
+
+/// Splits `todo` into the readings of one round (the first of each partition number, in
+/// order) and the rest.
+fn split_round(todo: Vec<Reading>, partition: impl Fn(&Reading) -> i32) -> (Vec<Reading>, Vec<Reading>) {
+    let mut taken = std::collections::HashSet::new();
+    todo.into_iter().partition(|r| taken.insert(partition(r)))
 }
 
 #[cfg(test)]

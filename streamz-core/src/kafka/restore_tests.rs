@@ -85,3 +85,56 @@ fn every_partition_is_read_from_its_checkpoint_to_its_end_at_once() -> Result<()
     assert_eq!(b.len(), 50);
     Ok(())
 }
+
+#[test]
+fn partitions_of_several_changelogs_with_the_same_numbers_are_each_read_to_their_end() -> Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    let client = KafkaClient::embedded(&cluster)?;
+    let topics = ["c-changelog", "d-changelog", "e-changelog"];
+    let mut raw = Vec::new();
+    for (i, topic) in topics.iter().enumerate() {
+        client.create_topic(topic, 2)?;
+        let n = 100 + 60 * i;
+        let records = (0..n).map(|j| {
+            let value = (j % 7 != 0).then(|| format!("{topic}-{j}").into_bytes());
+            (Some(format!("k{}", j % 23).into_bytes()), value, Timestamp(1_000 + j as i64))
+        });
+        client.produce_raw(topic, records)?;
+        raw.push(client.read_raw(topic, n, Duration::from_secs(10))?);
+    }
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", "restore-rounds-test")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .clone();
+    let consumer = RestoreConsumer::new(&config, Duration::from_secs(10))?;
+    // Six partitions, three of each number: read in three rounds of two.
+    let wanted: Vec<(usize, i32, Option<i64>)> =
+        vec![(0, 0, None), (0, 1, Some(3)), (1, 0, None), (1, 1, None), (2, 0, Some(1)), (2, 1, None)];
+    let mut sinks: Vec<Collected> = wanted.iter().map(|_| Collected::default()).collect();
+    let mut jobs: Vec<RestoreJob<'_>> = sinks
+        .iter_mut()
+        .zip(&wanted)
+        .map(|(sink, &(t, partition, checkpoint))| RestoreJob {
+            topic: topics[t],
+            partition,
+            checkpoint,
+            sink,
+            outcome: None,
+        })
+        .collect();
+    consumer.restore_all(&mut jobs)?;
+    let outcomes: Vec<Option<Option<Restored>>> = jobs.into_iter().map(|j| j.outcome).collect();
+    for (((t, partition, checkpoint), sink), outcome) in wanted.iter().zip(&sinks).zip(outcomes) {
+        let from = checkpoint.unwrap_or(0);
+        let want = expected(&raw[*t], *partition, from);
+        assert!(!want.is_empty(), "{} [{partition}] holds records", topics[*t]);
+        assert_eq!(sink.records, want, "{} [{partition}]", topics[*t]);
+        let marks = client.watermarks(topics[*t])?;
+        let end = marks.iter().find(|m| m.0 == *partition).map(|m| m.2).expect("the partition's offsets");
+        assert_eq!(outcome, Some(Some(Restored { from, end, records: want.len() as u64 })));
+        assert_eq!(sink.span, Some((from, end)));
+    }
+    Ok(())
+}

@@ -60,7 +60,8 @@ impl<K: Send + 'static, V: Send + 'static> KeyValueStore<K, V> for LoggedKeyValu
 }
 
 /// The task's entry of `inner` logged through `logger`: a record of the changelog restores
-/// as a `put` of the decoded value, a tombstone as a `delete`.
+/// as its bytes when `inner` takes them ([`StateStore::restore_bytes`]), else as a `put` of
+/// the decoded value, a tombstone as a `delete`.
 pub(crate) fn logged_key_value_store<K: Send + 'static, V: Send + 'static>(
     inner: Box<dyn KeyValueStore<K, V>>,
     logger: ChangeLogger,
@@ -75,11 +76,14 @@ pub(crate) fn logged_key_value_store<K: Send + 'static, V: Send + 'static>(
     let restored = store.clone();
     let restore_topic = topic.clone();
     let restore = move |key: &[u8], value: Option<&[u8]>| {
+        let mut store = lock(&restored);
+        if store.restore_bytes(key, value)? {
+            return Ok(());
+        }
         let key = decode(&name, &restore_topic, RecordPart::Key, || key_serde.deserialize(Some(key)))?;
         let value =
             value.map(|v| decode(&name, &restore_topic, RecordPart::Value, || value_serde.deserialize(Some(v))));
         let value = value.transpose()?;
-        let mut store = lock(&restored);
         logger.restoring(|| match value {
             Some(v) => store.put(&key, v),
             None => {

@@ -130,6 +130,10 @@ macro_rules! delegate_state_store {
                 self.inner.clear()
             }
 
+            fn restore_bytes(&mut self, key: &[u8], value: Option<&[u8]>) -> crate::Result<bool> {
+                self.inner.restore_bytes(key, value)
+            }
+
             fn as_any(&self) -> &dyn std::any::Any {
                 self.inner.as_any()
             }
@@ -208,6 +212,25 @@ pub trait StateStore: Send + fmt::Debug + 'static {
     /// Deletes every entry and the checkpoint (before a restore from the beginning).
     fn clear(&mut self) -> crate::Result<()> {
         Ok(())
+    }
+    /// Applies one record of the store's changelog as the bytes the changelog holds (`None`:
+    /// a tombstone), skipping the typed path, when the store keeps its entries as those bytes;
+    /// what it applies is durable from the next [`commit`](Self::commit) and need not be
+    /// visible to reads before it. Returns `Ok(false)` to have the record decoded and
+    /// applied as a `put` or `delete` instead: the default, and what the built-in stores do
+    /// except the RocksDB key-value store.
+    ///
+    /// ```
+    /// use streamz::serdes::Data;
+    /// use streamz::state::{InMemoryKeyValueStore, StateStore};
+    ///
+    /// let mut store = InMemoryKeyValueStore::<String, i64>::new("counts", String::default_serde());
+    /// assert!(!store.restore_bytes(b"a", Some(b"1"))?, "in-memory stores take the typed path");
+    /// # Ok::<(), streamz::StreamsError>(())
+    /// ```
+    fn restore_bytes(&mut self, key: &[u8], value: Option<&[u8]>) -> crate::Result<bool> {
+        let _ = (key, value);
+        Ok(false)
     }
     /// The store as `Any`, for typed access through the erased topology.
     fn as_any(&self) -> &dyn Any;

@@ -185,3 +185,76 @@ fn expired_window_segments_are_deleted_from_disk() -> anyhow::Result<()> {
     assert_eq!(w.fetch_all(Timestamp(0), Timestamp(i64::MAX)).len(), 60);
     Ok(())
 }
+
+/// A logged RocksDB key-value store `name` in `dir`, logging to `buffer`.
+fn logged_kv(
+    name: &str,
+    dir: &Path,
+    memory: &RocksDbMemory,
+    buffer: &super::SharedChangelog,
+) -> anyhow::Result<crate::task::StoreEntry> {
+    use crate::serdes::Data;
+    let store = RocksDbKeyValueStore::<String, i64>::open(name, utf8(), &dir.join(name), memory)?;
+    let logger = super::ChangeLogger::new(format!("{name}-changelog"), buffer.clone());
+    Ok(super::logged_key_value_store(Box::new(store), logger, utf8(), i64::default_serde()))
+}
+
+fn typed_kv(entry: &crate::task::StoreEntry) -> crate::task::StoreRef<dyn KeyValueStore<String, i64>> {
+    let typed = entry.typed.downcast_ref::<crate::task::StoreRef<dyn KeyValueStore<String, i64>>>();
+    typed.expect("a key-value store of String → i64").clone()
+}
+
+#[test]
+fn a_key_value_store_restores_changelog_bytes_to_what_was_logged() -> anyhow::Result<()> {
+    use crate::task::lock;
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(16 << 20);
+    let log = super::SharedChangelog::default();
+    let original = logged_kv("original", dir.path(), &memory, &log)?;
+    {
+        let typed = typed_kv(&original);
+        let mut store = lock(&typed);
+        for i in 0..200i64 {
+            store.put(&format!("k{}", i % 70), i);
+            if i % 9 == 0 {
+                store.delete(&format!("k{}", i % 13));
+            }
+        }
+        store.commit(Some(200))?;
+    }
+    let records = std::mem::take(&mut lock(&log).records);
+    assert!(records.iter().any(|r| r.value.is_none()), "the changelog holds tombstones");
+
+    let quiet = super::SharedChangelog::default();
+    let fresh = logged_kv("fresh", dir.path(), &memory, &quiet)?;
+    for r in &records {
+        fresh.restore(&r.key, r.value.as_deref())?;
+    }
+    assert!(lock(&quiet).records.is_empty(), "restoring logs nothing");
+    fresh.control.commit(Some(records.len() as i64))?;
+    let want: Vec<(String, i64)> = lock(&typed_kv(&original)).all().collect();
+    assert_eq!(lock(&typed_kv(&fresh)).all().collect::<Vec<_>>(), want);
+    drop(fresh);
+    let reopened = logged_kv("fresh", dir.path(), &memory, &quiet)?;
+    assert_eq!(lock(&typed_kv(&reopened)).all().collect::<Vec<_>>(), want, "committed to disk");
+    assert_eq!(reopened.control.checkpoint(), Some(records.len() as i64));
+    Ok(())
+}
+
+#[test]
+fn a_key_value_store_with_pending_writes_restores_through_the_typed_path() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(8 << 20);
+    let mut kv = RocksDbKeyValueStore::<String, i64>::open("kv", utf8(), dir.path(), &memory)?;
+    assert!(kv.restore_bytes(b"a", Some(&5i64.to_be_bytes()))?, "an idle store takes the bytes");
+    kv.commit(None)?;
+    assert_eq!(kv.get(&s("a")), Some(5));
+    kv.put(&s("b"), 1);
+    assert!(!kv.restore_bytes(b"b", None)?, "pending writes: the typed path keeps their order");
+    kv.commit(None)?;
+    assert!(kv.restore_bytes(b"c", Some(&7i64.to_be_bytes()))?);
+    kv.clear()?;
+    kv.commit(None)?;
+    assert_eq!(kv.all().collect::<Vec<_>>(), [], "clearing drops restored bytes not yet committed");
+    Ok(())
+}

@@ -35,6 +35,8 @@ pub struct RocksDbKeyValueStore<K, V> {
     db: DB,
     write: WriteOptions,
     pending: Pending,
+    /// Changelog records applied as bytes by a restore, written at the next commit.
+    restored: WriteBatch,
     checkpoint: Option<i64>,
     durability: Durability,
 }
@@ -63,6 +65,7 @@ impl<K: Data, V: Data> RocksDbKeyValueStore<K, V> {
         write.disable_wal(true);
         Ok(RocksDbKeyValueStore {
             pending: Pending::default(),
+            restored: WriteBatch::default(),
             checkpoint,
             durability: Durability::new(),
             values: ValueCodec::new(&name, V::default_serde()),
@@ -126,10 +129,14 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
 
     /// Writes the changes since the last commit and `checkpoint` in one batch.
     fn commit(&mut self, checkpoint: Option<i64>) -> Result<()> {
-        if self.pending.is_empty() && (checkpoint.is_none() || checkpoint == self.checkpoint) {
+        if self.pending.is_empty()
+            && self.restored.is_empty()
+            && (checkpoint.is_none() || checkpoint == self.checkpoint)
+        {
             return self.flush_if_due();
         }
-        let mut batch = WriteBatch::default();
+        // A restore's records come before the pending writes made after them.
+        let mut batch = std::mem::take(&mut self.restored);
         for (key, value) in self.pending.drain() {
             match value {
                 Some(value) => batch.put(key, value),
@@ -152,6 +159,7 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
 
     fn clear(&mut self) -> Result<()> {
         self.pending.clear();
+        self.restored.clear();
         self.checkpoint = None;
         let mut batch = WriteBatch::default();
         for entry in self.db.iterator(IteratorMode::Start) {
@@ -160,6 +168,27 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
         let meta = self.db.cf_handle(META).expect("the metadata column family is open");
         batch.delete_cf(meta, CHECKPOINT);
         self.db.write_opt(batch, &self.write).map_err(|e| state_error(self.keys.store(), e))
+    }
+
+    /// The store's key is the changelog's key and its value the changelog's value behind a
+    /// one-byte tag, so a restore writes the bytes as they come, batched until the next
+    /// commit. While writes of the task are pending (not during a restore) it takes the
+    /// typed path, so reads keep seeing them in order.
+    fn restore_bytes(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<bool> {
+        if !self.pending.is_empty() {
+            return Ok(false);
+        }
+        match value {
+            Some(value) => {
+                let mut buf = self.value_buf.borrow_mut();
+                buf.clear();
+                buf.push(1);
+                buf.extend_from_slice(value);
+                self.restored.put(key, &*buf);
+            }
+            None => self.restored.delete(key),
+        }
+        Ok(true)
     }
 
     fn as_any(&self) -> &dyn Any {
