@@ -1,6 +1,5 @@
 //! A record collector backed by a Kafka producer.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,8 +63,8 @@ impl ProducerContext for DeliveryTracker {
 #[derive(Clone)]
 pub(crate) struct SharedProducer {
     pub(super) inner: Arc<BaseProducer<DeliveryTracker>>,
-    /// Under exactly-once: whether a transaction is open (see `txn.rs`).
-    pub(super) txn: Option<Arc<AtomicBool>>,
+    /// Under exactly-once: whether a transaction is open, and whether an abort is unfinished.
+    pub(super) txn: Option<Arc<super::txn::TxnState>>,
 }
 
 impl SharedProducer {

@@ -147,6 +147,8 @@ impl RestoreConsumer {
         }
         self.consumer.assign(&assignment).map_err(|e| kafka_error("cannot assign the changelog partitions", e))?;
         let mut open = round.len();
+        // Records seen, and when a poll last found that number changed: no clock per record.
+        let (mut seen, mut seen_before) = (0u64, 0u64);
         let mut last_progress = Instant::now();
         while open > 0 {
             let reading = match self.consumer.poll(Duration::from_millis(100)) {
@@ -156,7 +158,7 @@ impl RestoreConsumer {
                     }) else {
                         continue;
                     };
-                    last_progress = Instant::now();
+                    seen += 1;
                     let offset = message.offset();
                     if offset < r.end {
                         jobs[r.job].sink.apply(offset, message.key().unwrap_or_default(), message.payload())?;
@@ -174,6 +176,11 @@ impl RestoreConsumer {
                     }
                 }
                 Some(Err(e)) => return Err(kafka_error("cannot read a changelog partition", e)),
+                None if seen != seen_before => {
+                    seen_before = seen;
+                    last_progress = Instant::now();
+                    continue;
+                }
                 None if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
                 None => continue,
             };

@@ -16,6 +16,17 @@ use super::consumer::{GroupMetadata, Offsets};
 use super::kafka_error;
 use crate::{Result, StreamsError};
 
+/// The transaction state of a producer.
+#[derive(Debug, Default)]
+pub(crate) struct TxnState {
+    /// A transaction is open.
+    open: AtomicBool,
+    /// An abort failed (timed out): until an abort completes, the producer refuses every other
+    /// transactional call ("conflicting abort_transaction API call is already in progress"),
+    /// so the next transaction replaces the producer instead.
+    abort_pending: AtomicBool,
+}
+
 /// What a failed transactional call asks for.
 enum Failure {
     /// Retrying the same call may succeed.
@@ -58,7 +69,7 @@ impl SharedProducer {
     /// [`StreamsError::Kafka`] when the producer cannot be created or registered in `timeout`.
     pub(crate) fn transactional(config: &ClientConfig, timeout: Duration) -> Result<Self> {
         let mut producer = SharedProducer::new(config)?;
-        producer.txn = Some(Arc::new(AtomicBool::new(false)));
+        producer.txn = Some(Arc::new(TxnState::default()));
         let deadline = Instant::now() + timeout;
         loop {
             match producer.inner.init_transactions(timeout) {
@@ -73,13 +84,22 @@ impl SharedProducer {
     }
 
     /// Under exactly-once, begins a transaction unless one is open; otherwise does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Transaction`], fenced, after an abort that did not complete: only a new
+    /// producer can begin transactions then.
     pub(crate) fn begin_if_needed(&self) -> Result<()> {
-        let Some(open) = &self.txn else { return Ok(()) };
-        if open.load(Ordering::SeqCst) {
+        let Some(state) = &self.txn else { return Ok(()) };
+        if state.open.load(Ordering::SeqCst) {
             return Ok(());
         }
+        if state.abort_pending.load(Ordering::SeqCst) {
+            let message = "cannot begin a transaction: an earlier abort did not complete".to_string();
+            return Err(self.txn_failure(message, Some(true), false));
+        }
         self.inner.begin_transaction().map_err(|e| self.txn_error("cannot begin a transaction", &e))?;
-        open.store(true, Ordering::SeqCst);
+        state.open.store(true, Ordering::SeqCst);
         Ok(())
     }
 
@@ -97,10 +117,10 @@ impl SharedProducer {
         group: Option<&GroupMetadata>,
         timeout: Duration,
     ) -> Result<bool> {
-        let Some(open) = &self.txn else {
+        let Some(state) = &self.txn else {
             return Err(StreamsError::Bug("commit of a non-transactional producer".into()));
         };
-        if !open.load(Ordering::SeqCst) && offsets.is_empty() {
+        if !state.open.load(Ordering::SeqCst) && offsets.is_empty() {
             return Ok(false);
         }
         self.begin_if_needed()?;
@@ -118,36 +138,43 @@ impl SharedProducer {
             })?;
         }
         self.retrying("cannot commit the transaction", timeout, || self.inner.commit_transaction(timeout))?;
-        open.store(false, Ordering::SeqCst);
+        state.open.store(false, Ordering::SeqCst);
         Ok(true)
     }
 
     /// Aborts the open transaction, if any: its records are never seen by `read_committed`
-    /// readers. A failure is logged: the broker aborts the transaction anyway when it times out
-    /// or the producer is replaced. Returns whether a transaction was open.
+    /// readers. A failure is logged, and the next transaction replaces the producer (see
+    /// [`TxnState`]); the broker aborts the transaction anyway when it times out or the
+    /// producer is replaced. Returns whether a transaction was open.
     pub(crate) fn abort_transaction(&self, timeout: Duration) -> bool {
-        let Some(open) = &self.txn else { return false };
-        if !open.swap(false, Ordering::SeqCst) {
+        let Some(state) = &self.txn else { return false };
+        if !state.open.swap(false, Ordering::SeqCst) {
             return false;
         }
         if let Err(e) = self.inner.abort_transaction(timeout) {
             tracing::warn!(error = %e, "cannot abort the transaction");
+            state.abort_pending.store(true, Ordering::SeqCst);
         }
         true
     }
 
     /// Aborts the open transaction; returns `false` when the abort failed (e.g. timed out),
-    /// so its outcome is uncertain and only a new producer with the same transactional id
-    /// settles it (the coordinator completes or aborts what the old one left).
+    /// now or earlier, so its outcome is uncertain and only a new producer with the same
+    /// transactional id settles it (the coordinator completes or aborts what the old one
+    /// left).
     pub(crate) fn abort_settled(&self, timeout: Duration) -> bool {
-        let Some(open) = &self.txn else { return true };
-        if !open.swap(false, Ordering::SeqCst) {
-            return true;
+        let Some(state) = &self.txn else { return true };
+        if !state.open.swap(false, Ordering::SeqCst) {
+            return !state.abort_pending.load(Ordering::SeqCst);
         }
         match self.inner.abort_transaction(timeout) {
-            Ok(()) => true,
+            Ok(()) => {
+                state.abort_pending.store(false, Ordering::SeqCst);
+                true
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot abort the transaction: replacing the producer");
+                state.abort_pending.store(true, Ordering::SeqCst);
                 false
             }
         }
@@ -195,3 +222,7 @@ impl SharedProducer {
         StreamsError::Transaction { message, fenced, migrated }
     }
 }
+
+#[cfg(test)]
+#[path = "txn_tests.rs"]
+mod tests;
