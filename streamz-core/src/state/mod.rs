@@ -221,12 +221,12 @@ pub trait StateStore: Send + fmt::Debug + 'static {
     /// except the RocksDB key-value store.
     ///
     /// ```
-    /// use streamz::serdes::Data;
-    /// use streamz::state::{InMemoryKeyValueStore, StateStore};
+    /// use streamz_core::serdes::Data;
+    /// use streamz_core::state::{InMemoryKeyValueStore, StateStore};
     ///
     /// let mut store = InMemoryKeyValueStore::<String, i64>::new("counts", String::default_serde());
     /// assert!(!store.restore_bytes(b"a", Some(b"1"))?, "in-memory stores take the typed path");
-    /// # Ok::<(), streamz::StreamsError>(())
+    /// # Ok::<(), streamz_core::StreamsError>(())
     /// ```
     fn restore_bytes(&mut self, key: &[u8], value: Option<&[u8]>) -> crate::Result<bool> {
         let _ = (key, value);
