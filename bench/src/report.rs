@@ -195,7 +195,9 @@ pub(crate) fn write(
     std::fs::create_dir_all(dir)?;
     let mut md = String::from("# streamz beside Kafka Streams and RAW\n\n");
     let commit = shell("git", &["rev-parse", "--short=12", "HEAD"]);
-    let dirty = if shell("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+    // The results of earlier runs of this measurement, written into `dir`, do not count.
+    let own = format!(":(exclude){}", dir.display());
+    let dirty = if shell("git", &["status", "--porcelain", "--untracked-files=no", "--", ".", &own]).is_empty() {
         ""
     } else {
         " (with uncommitted changes)"
