@@ -33,6 +33,17 @@ fn expected(raw: &[crate::RawRecord], partition: i32, from: i64) -> Vec<(i64, Ve
         .collect()
 }
 
+/// A restore consumer of `cluster` in group `group`.
+fn restore_consumer(cluster: &EmbeddedCluster, group: &str) -> Result<RestoreConsumer> {
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .clone();
+    RestoreConsumer::new(&config, Duration::from_secs(10))
+}
+
 #[test]
 fn every_partition_is_read_from_its_checkpoint_to_its_end_at_once() -> Result<()> {
     let cluster = EmbeddedCluster::start()?;
@@ -52,13 +63,7 @@ fn every_partition_is_read_from_its_checkpoint_to_its_end_at_once() -> Result<()
     let ends: Vec<i64> = client.watermarks("a-changelog")?.iter().map(|(_, _, high)| *high).collect();
     assert!(ends.iter().all(|&e| e > 20), "both partitions hold records: {ends:?}");
 
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", "restore-test")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .clone();
-    let consumer = RestoreConsumer::new(&config, Duration::from_secs(10))?;
+    let consumer = restore_consumer(&cluster, "restore-test")?;
     let mut sinks: Vec<Collected> = (0..4).map(|_| Collected::default()).collect();
     // a[0] from the beginning, a[1] from offset 10, b[0] from its end (nothing to read), and
     // a[0] again with a checkpoint past its end (restored from the beginning by the caller).
@@ -102,13 +107,7 @@ fn partitions_of_several_changelogs_with_the_same_numbers_are_each_read_to_their
         client.produce_raw(topic, records)?;
         raw.push(client.read_raw(topic, n, Duration::from_secs(10))?);
     }
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", "restore-rounds-test")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .clone();
-    let consumer = RestoreConsumer::new(&config, Duration::from_secs(10))?;
+    let consumer = restore_consumer(&cluster, "restore-rounds-test")?;
     // Six partitions, three of each number: read in three rounds of two.
     let wanted: Vec<(usize, i32, Option<i64>)> =
         vec![(0, 0, None), (0, 1, Some(3)), (1, 0, None), (1, 1, None), (2, 0, Some(1)), (2, 1, None)];

@@ -7,7 +7,7 @@ use super::changelog::{ChangeLogger, SharedChangelog};
 use super::{logged_window_store, InMemoryWindowStore, KeyValueStore, SessionStore, WindowStore};
 use crate::prelude::*;
 use crate::record::{RawRecord, Timestamped};
-use crate::task::{default_partition, lock, StoreEntry, StoreRef};
+use crate::task::{default_partition, lock, StoreEntry};
 use crate::topology::Topology;
 
 /// In-memory stores: the directory is never created.
@@ -28,10 +28,6 @@ fn restored(topology: &Topology, name: &str, partition: i32, changelog: &[RawRec
         entry.restore(r.key.as_deref().unwrap_or_default(), r.value.as_deref())?;
     }
     Ok(entry)
-}
-
-fn typed<S: ?Sized + 'static>(entry: &StoreEntry) -> StoreRef<S> {
-    entry.typed.downcast_ref::<StoreRef<S>>().expect("store of the requested type").clone()
 }
 
 fn counting() -> anyhow::Result<Topology> {
@@ -65,7 +61,7 @@ fn a_count_logs_timestamped_values_to_the_partition_of_its_task() -> anyhow::Res
     let mut all = Vec::new();
     for partition in 0..4 {
         let entry = restored(&topology, "counts", partition, &log)?;
-        let store = typed::<dyn KeyValueStore<String, Timestamped<i64>>>(&entry);
+        let store = entry.typed_ref::<dyn KeyValueStore<String, Timestamped<i64>>>();
         all.extend(lock(&store).all().map(|(k, v)| (k, v.value)));
     }
     all.sort();
@@ -92,7 +88,7 @@ fn a_table_delete_logs_a_tombstone_and_restores_as_a_delete() -> anyhow::Result<
     let values: Vec<Option<Vec<u8>>> = log.iter().map(|r| r.value.clone()).collect();
     assert_eq!(values, vec![Some(ts_value(5, 1)), Some(ts_value(6, 2)), None]);
     let entry = restored(&topology()?, "t-store", 0, &log)?;
-    let store = typed::<dyn KeyValueStore<String, Timestamped<i64>>>(&entry);
+    let store = entry.typed_ref::<dyn KeyValueStore<String, Timestamped<i64>>>();
     let restored: Vec<(String, i64)> = lock(&store).all().map(|(k, v)| (k, v.value)).collect();
     assert_eq!(restored, vec![("j".to_string(), 6)]);
     Ok(())
@@ -122,7 +118,7 @@ fn a_windowed_count_logs_key_and_window_start() -> anyhow::Result<()> {
     ];
     assert_eq!(got, want);
     let entry = restored(&topology()?, "wc", 0, &log)?;
-    let store = typed::<dyn WindowStore<String, Timestamped<i64>>>(&entry);
+    let store = entry.typed_ref::<dyn WindowStore<String, Timestamped<i64>>>();
     let all = lock(&store).fetch_all(Timestamp::MIN, Timestamp::MAX);
     let all: Vec<(String, Timestamp, i64)> = all.into_iter().map(|(k, s, v)| (k, s, v.value)).collect();
     assert_eq!(all, driver.window_store::<String, i64>("wc", Timestamp::MIN, Timestamp::MAX)?);
@@ -156,7 +152,7 @@ fn a_session_merge_logs_tombstones_for_the_merged_sessions() -> anyhow::Result<(
     ];
     assert_eq!(got, want);
     let entry = restored(&topology()?, "sc", 0, &log)?;
-    let store = typed::<dyn SessionStore<String, Timestamped<i64>>>(&entry);
+    let store = entry.typed_ref::<dyn SessionStore<String, Timestamped<i64>>>();
     let sessions: Vec<(Window, i64)> =
         lock(&store).fetch(&"a".to_string()).into_iter().map(|(w, v)| (w, v.value)).collect();
     assert_eq!(sessions, driver.session_store::<String, i64>("sc", &"a".to_string())?);
@@ -185,7 +181,7 @@ fn a_window_store_with_duplicates_logs_sequence_numbers_and_restores_every_entry
     let buffer = SharedChangelog::default();
     let original = make(buffer.clone());
     {
-        let store = typed::<dyn WindowStore<String, i64>>(&original);
+        let store = original.typed_ref::<dyn WindowStore<String, i64>>();
         let mut store = lock(&store);
         store.put(&"k".into(), Timestamp(5), 1);
         store.put(&"k".into(), Timestamp(5), 2);
@@ -207,11 +203,11 @@ fn a_window_store_with_duplicates_logs_sequence_numbers_and_restores_every_entry
     }
     assert!(lock(&fresh_buffer).records.is_empty(), "restoring logs nothing");
     let all =
-        |e: &StoreEntry| lock(&typed::<dyn WindowStore<String, i64>>(e)).fetch_all(Timestamp::MIN, Timestamp::MAX);
+        |e: &StoreEntry| lock(&e.typed_ref::<dyn WindowStore<String, i64>>()).fetch_all(Timestamp::MIN, Timestamp::MAX);
     assert_eq!(all(&fresh), all(&original));
     assert_eq!(all(&fresh).len(), 3);
     // New puts continue after the sequence numbers read, so they never replace restored ones.
-    lock(&typed::<dyn WindowStore<String, i64>>(&fresh)).put(&"k".into(), Timestamp(5), 9);
+    lock(&fresh.typed_ref::<dyn WindowStore<String, i64>>()).put(&"k".into(), Timestamp(5), 9);
     assert_eq!(lock(&fresh_buffer).records[0].key, key("k", 5, 5));
     Ok(())
 }

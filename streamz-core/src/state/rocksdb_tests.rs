@@ -199,9 +199,9 @@ fn logged_kv(
     Ok(super::logged_key_value_store(Box::new(store), logger, utf8(), i64::default_serde()))
 }
 
+/// The typed handle of a store of [`logged_kv`].
 fn typed_kv(entry: &crate::task::StoreEntry) -> crate::task::StoreRef<dyn KeyValueStore<String, i64>> {
-    let typed = entry.typed.downcast_ref::<crate::task::StoreRef<dyn KeyValueStore<String, i64>>>();
-    typed.expect("a key-value store of String → i64").clone()
+    entry.typed_ref()
 }
 
 #[test]

@@ -93,6 +93,16 @@ impl StoreEntry {
         StoreEntry { changelog: Some((topic, restore)), ..StoreEntry::new(store) }
     }
 
+    /// The typed handle of the store, in tests.
+    ///
+    /// # Panics
+    ///
+    /// When the store is not a `S`.
+    #[cfg(test)]
+    pub(crate) fn typed_ref<S: ?Sized + 'static>(&self) -> StoreRef<S> {
+        self.typed.downcast_ref::<StoreRef<S>>().expect("a store of the requested type").clone()
+    }
+
     /// The changelog topic of a logged store.
     pub(crate) fn changelog_topic(&self) -> Option<&Arc<str>> {
         self.changelog.as_ref().map(|(topic, _)| topic)
