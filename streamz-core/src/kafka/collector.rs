@@ -1,7 +1,7 @@
 //! A record collector backed by a Kafka producer.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -59,6 +59,9 @@ impl ProducerContext for DeliveryTracker {
     }
 }
 
+/// How long a flush serves delivery reports between two checks of what is still in flight.
+const FLUSH_POLL: Duration = Duration::from_millis(1);
+
 /// One producer of a stream thread, shared by its tasks.
 #[derive(Clone)]
 pub(crate) struct SharedProducer {
@@ -87,8 +90,18 @@ impl SharedProducer {
     /// [`StreamsError::Kafka`] when a record could not be delivered (after the client's
     /// retries) or the flush timed out.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
-        if let Err(e) = self.inner.flush(timeout) {
-            return Err(self.failed("cannot flush the producer", e));
+        let deadline = Instant::now() + timeout;
+        // Not `Producer::flush(timeout)`: between two checks it serves delivery reports for
+        // a fixed 100 ms, so every flush with anything in flight lasted at least that long
+        // (under exactly-once, a commit every 100 ms spent half its time there).
+        loop {
+            match self.inner.flush(Duration::ZERO) {
+                Ok(()) => break,
+                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
+                    self.inner.poll(FLUSH_POLL);
+                }
+                Err(e) => return Err(self.failed("cannot flush the producer", e)),
+            }
         }
         match lock(&self.inner.context().failed).take() {
             Some(message) if self.txn.is_some() => Err(self.txn_failure(message, None, false)),
@@ -173,3 +186,7 @@ impl RecordCollector for KafkaCollector {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "collector_tests.rs"]
+mod tests;
