@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
@@ -62,6 +62,23 @@ impl ProducerContext for DeliveryTracker {
 /// How long a flush serves delivery reports between two checks of what is still in flight.
 const FLUSH_POLL: Duration = Duration::from_millis(1);
 
+/// Waits until every record `producer` sent is acknowledged, or `timeout`.
+///
+/// Not `Producer::flush(timeout)`: between two checks that serves delivery reports for a
+/// fixed 100 ms, so every flush with anything in flight lasted at least that long (under
+/// exactly-once, a commit every 100 ms spent about half its time there).
+pub(crate) fn flush<C: ProducerContext>(producer: &BaseProducer<C>, timeout: Duration) -> KafkaResult<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match producer.flush(Duration::ZERO) {
+            Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
+                producer.poll(FLUSH_POLL);
+            }
+            done => return done,
+        }
+    }
+}
+
 /// One producer of a stream thread, shared by its tasks.
 #[derive(Clone)]
 pub(crate) struct SharedProducer {
@@ -90,18 +107,8 @@ impl SharedProducer {
     /// [`StreamsError::Kafka`] when a record could not be delivered (after the client's
     /// retries) or the flush timed out.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        // Not `Producer::flush(timeout)`: between two checks it serves delivery reports for
-        // a fixed 100 ms, so every flush with anything in flight lasted at least that long
-        // (under exactly-once, a commit every 100 ms spent half its time there).
-        loop {
-            match self.inner.flush(Duration::ZERO) {
-                Ok(()) => break,
-                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
-                    self.inner.poll(FLUSH_POLL);
-                }
-                Err(e) => return Err(self.failed("cannot flush the producer", e)),
-            }
+        if let Err(e) = flush(&self.inner, timeout) {
+            return Err(self.failed("cannot flush the producer", e));
         }
         match lock(&self.inner.context().failed).take() {
             Some(message) if self.txn.is_some() => Err(self.txn_failure(message, None, false)),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::consumer::to_raw;
@@ -186,7 +186,8 @@ impl KafkaClient {
                 }
             }
         }
-        self.producer.flush(Duration::from_secs(30)).map_err(|e| kafka_error("cannot flush the producer", e))
+        super::collector::flush(&self.producer, Duration::from_secs(30))
+            .map_err(|e| kafka_error("cannot flush the producer", e))
     }
 
     /// The offsets consumer group `group` committed for the partitions of `topic`, by
