@@ -39,6 +39,38 @@ pub(crate) struct SegmentedDb {
 }
 
 const PREFIX: &str = "segment-";
+
+/// The column family name of a segment, `segment-<id>`, formatted without allocating (it is
+/// looked up for every read that misses the overlay).
+struct SegmentName {
+    buf: [u8; PREFIX.len() + 20],
+    len: usize,
+}
+
+impl SegmentName {
+    fn new(id: i64) -> Self {
+        use std::io::Write;
+        let mut buf = [0u8; PREFIX.len() + 20];
+        let mut rest = &mut buf[..];
+        write!(rest, "{PREFIX}{id}").expect("an i64 fits in 20 characters");
+        let len = PREFIX.len() + 20 - rest.len();
+        SegmentName { buf, len }
+    }
+}
+
+impl std::ops::Deref for SegmentName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("formatted as UTF-8")
+    }
+}
+
+impl AsRef<str> for SegmentName {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
 /// The metadata key of the checkpoint.
 const CHECKPOINT: &str = "checkpoint";
 
@@ -84,8 +116,8 @@ impl SegmentedDb {
         time.div_euclid(self.interval)
     }
 
-    fn name(id: i64) -> String {
-        format!("{PREFIX}{id}")
+    fn name(id: i64) -> SegmentName {
+        SegmentName::new(id)
     }
 
     /// Writes `key` → `value` into the segment of `time` (at the next commit).
@@ -268,7 +300,7 @@ impl SegmentedDb {
 
     /// Writes every committed memtable to SST files (uncommitted writes are not in them).
     pub(crate) fn flush_memtables(&self) -> Result<()> {
-        let names: Vec<String> = self.segments.iter().map(|&id| Self::name(id)).collect();
+        let names: Vec<SegmentName> = self.segments.iter().map(|&id| Self::name(id)).collect();
         let mut cfs: Vec<&rocksdb::ColumnFamily> = names.iter().filter_map(|n| self.db.cf_handle(n)).collect();
         let default = self.db.cf_handle("default").expect("the default column family is open");
         cfs.push(default);
@@ -285,5 +317,17 @@ impl SegmentedDb {
     /// The number of segments held.
     pub(crate) fn segment_count(&self) -> usize {
         self.segments.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SegmentName;
+
+    #[test]
+    fn segment_names_are_the_prefix_and_the_id() {
+        for id in [0, 7, -3, 1_234_567, i64::MIN, i64::MAX] {
+            assert_eq!(&*SegmentName::new(id), format!("segment-{id}"));
+        }
     }
 }
