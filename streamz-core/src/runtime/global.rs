@@ -51,7 +51,7 @@ impl GlobalTasks {
         if !seen.is_empty() {
             // What a global store holds is rebuilt from its topic at each start: no checkpoint.
             for task in &mut self.tasks {
-                task.commit_stores(&[])?;
+                task.commit_stores(&[], true)?;
             }
         }
         Ok(seen)

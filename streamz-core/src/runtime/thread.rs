@@ -57,7 +57,13 @@ pub(super) struct ThreadCore {
     failed: bool,
     /// When the first thread last looked for task directories to delete.
     last_cleanup: Instant,
+    /// When the logged stores last wrote their changes (see [`ThreadCore::commit`]).
+    last_store_write: Instant,
 }
+
+/// Under exactly-once, how long logged stores keep their committed changes in memory
+/// between two writes (see [`ThreadCore::commit`]).
+pub(crate) const EOS_STORE_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often the first thread looks for the state of tasks that moved away.
 const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -113,7 +119,14 @@ impl ThreadCore {
     /// Commits: flush stores, then the producer, then commit the offsets that moved (under
     /// exactly-once, with the producer's transaction), then commit the stores with their
     /// checkpoints.
-    fn commit(&mut self, committer: &dyn OffsetCommitter) -> Result<()> {
+    ///
+    /// Under exactly-once, a commit every 100 ms would write each store's changes as often,
+    /// with little overwritten in between: logged stores write theirs at most every
+    /// [`EOS_STORE_WRITE_INTERVAL`] (and at every `final_` commit, before tasks close),
+    /// keeping them in memory until then. Their changelogs hold them (committed), and a
+    /// store's checkpoint only moves when it writes, so after a crash or an aborted
+    /// transaction the restore replays them.
+    fn commit(&mut self, committer: &dyn OffsetCommitter, final_: bool) -> Result<()> {
         for task in self.tasks.values_mut() {
             task.flush()?;
         }
@@ -139,8 +152,14 @@ impl ThreadCore {
         }
         // Only now do the stores write what they changed, with their changelog offsets: a
         // crash before this point finds them at the previous commit.
+        let logged = final_
+            || self.env.config.processing_guarantee != ProcessingGuarantee::ExactlyOnce
+            || self.last_store_write.elapsed() >= EOS_STORE_WRITE_INTERVAL;
         for task in self.tasks.values_mut() {
-            task.commit_stores(&acked)?;
+            task.commit_stores(&acked, logged)?;
+        }
+        if logged {
+            self.last_store_write = Instant::now();
         }
         self.env.shared.metrics.add("commits", 1);
         self.purge_repartition_topics(&offsets);
@@ -391,7 +410,7 @@ impl PartitionEvents for Events {
             core.close_all();
             return;
         }
-        let result = core.process().and_then(|_| core.commit(committer));
+        let result = core.process().and_then(|_| core.commit(committer, true));
         match result {
             Ok(()) => {}
             // Nothing of the transaction is committed: the new owner starts from the last
@@ -500,6 +519,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         purge,
         failed: false,
         last_cleanup: Instant::now(),
+        last_store_write: Instant::now(),
     }));
     let events = Arc::new(Events { core: core.clone(), generation: AtomicU64::new(0) });
     let mut consumer = StreamConsumer::new(
@@ -540,7 +560,7 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
         }
         let mut core = lock(&core);
         core.process()?;
-        core.commit(consumer.committer())?;
+        core.commit(consumer.committer(), true)?;
         core.close_all();
         Ok(())
     })();
@@ -581,7 +601,7 @@ fn step(
     core.producer.poll();
     core.punctuate(Timestamp::now())?;
     if last_commit.elapsed() >= config.effective_commit_interval() {
-        match core.commit(consumer.committer()) {
+        match core.commit(consumer.committer(), false) {
             Ok(()) => {}
             // E.g. a rebalance under way: the offsets are committed at the next
             // commit, or when the partitions are revoked.

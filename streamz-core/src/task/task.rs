@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use super::policy::{self, ErrorPolicy};
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::{lock, ErrorKind, FastMap, PartitionGroup, PunctuationQueue, TaskContext, TimestampPolicy};
+use super::{lock, ErrorKind, FastMap, PartitionGroup, PunctuationQueue, StoreEntry, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
 use crate::record::{Headers, RawRecord};
@@ -34,6 +34,9 @@ pub(crate) struct Task {
     stream_punctuations: PunctuationQueue,
     wall_punctuations: PunctuationQueue,
     nodes: Vec<Arc<Mutex<dyn Punctuate>>>,
+    /// Per changelog topic of the task's stores: the offset of its last record acknowledged
+    /// since the stores last wrote their changes (see [`Task::commit_stores`]).
+    acked: Vec<(Arc<str>, i64)>,
 }
 
 impl std::fmt::Debug for Task {
@@ -51,6 +54,7 @@ impl Task {
             stream_punctuations: PunctuationQueue::default(),
             wall_punctuations: PunctuationQueue::default(),
             nodes: Vec::new(),
+            acked: Vec::new(),
         }
     }
 
@@ -195,21 +199,44 @@ impl Task {
         self.ctx.flush_stores()
     }
 
-    /// After a successful commit: makes each store's changes since the last commit durable,
-    /// a logged store's with its checkpoint, the offset after the last record of its changelog
-    /// partition that was acknowledged (`acked`: topic, partition, offset of the last one).
+    /// After a successful commit: notes the offsets of the records of the task's changelog
+    /// partitions that were acknowledged (`acked`: topic, partition, offset of the last one);
+    /// then makes the changes of the stores without a changelog durable and, when `logged`,
+    /// those of the logged stores, each with its checkpoint: the offset after the last
+    /// acknowledged record of its changelog partition.
+    ///
+    /// A logged store that does not write keeps its changes (committed to the changelog)
+    /// in memory; its checkpoint on disk stays at its last write, so a crash restores them
+    /// from the changelog.
     ///
     /// # Errors
     ///
     /// The first store that cannot write.
-    pub(crate) fn commit_stores(&mut self, acked: &[(String, i32, i64)]) -> Result<()> {
+    pub(crate) fn commit_stores(&mut self, acked: &[(String, i32, i64)], logged: bool) -> Result<()> {
         let partition = self.ctx.task_id.partition;
+        for (topic, _, offset) in acked.iter().filter(|(_, p, _)| *p == partition) {
+            match self.acked.iter_mut().find(|(t, _)| **t == **topic) {
+                Some(last) => last.1 = last.1.max(*offset),
+                None => {
+                    let mine = self.ctx.stores.values().filter_map(StoreEntry::changelog_topic);
+                    if let Some(t) = mine.into_iter().find(|t| ***t == **topic) {
+                        self.acked.push((t.clone(), *offset));
+                    }
+                }
+            }
+        }
         for entry in self.ctx.stores.values() {
-            let checkpoint = entry.changelog_topic().and_then(|topic| {
-                let last = acked.iter().find(|(t, p, _)| *p == partition && **t == **topic);
-                last.map(|(_, _, offset)| offset + 1)
-            });
-            entry.control.commit(checkpoint)?;
+            match entry.changelog_topic() {
+                None => entry.control.commit(None)?,
+                Some(_) if !logged => {}
+                Some(topic) => {
+                    let last = self.acked.iter().find(|(t, _)| t == topic);
+                    entry.control.commit(last.map(|(_, offset)| offset + 1))?;
+                }
+            }
+        }
+        if logged {
+            self.acked.clear();
         }
         Ok(())
     }
@@ -221,3 +248,7 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

@@ -509,7 +509,7 @@ impl Inner {
             if !busy {
                 // The driver commits whenever it has nothing left to process.
                 for task in self.global_tasks.iter_mut().chain(self.tasks.values_mut()) {
-                    task.commit_stores(&[])?;
+                    task.commit_stores(&[], true)?;
                 }
                 return Ok(());
             }
