@@ -63,7 +63,7 @@ pub(super) struct ThreadCore {
 
 /// Under exactly-once, how long logged stores keep their committed changes in memory
 /// between two writes (see [`ThreadCore::commit`]).
-pub(crate) const EOS_STORE_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+const EOS_STORE_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often the first thread looks for the state of tasks that moved away.
 const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);

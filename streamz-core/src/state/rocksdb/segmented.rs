@@ -71,6 +71,7 @@ impl AsRef<str> for SegmentName {
         self
     }
 }
+
 /// The metadata key of the checkpoint.
 const CHECKPOINT: &str = "checkpoint";
 
