@@ -1,6 +1,6 @@
 //! The RAW baseline: consume → produce with plain rdkafka and the client settings of a streamz
-//! stream thread (10 MiB fetches, `range` assignment, murmur2 partitioner, linger 5 ms,
-//! idempotent `acks=all`, offsets committed every 30 s). No decoding, no processing: the floor
+//! stream thread (10 MiB fetches, a 4 MiB read-ahead retried after 2 ms, `range` assignment,
+//! murmur2 partitioner, linger 5 ms, idempotent `acks=all`, offsets committed every 30 s). No decoding, no processing: the floor
 //! of what a consume → produce application costs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,10 +36,25 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
         .set("max.partition.fetch.bytes", "10485760")
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.queue.backoff.ms", "2")
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
+    for (k, v) in extra_consumer_settings() {
+        c.set(k, v);
+    }
     c
+}
+
+/// Consumer settings added to every streamz and RAW consumer of a run, from
+/// `$STREAMZ_BENCH_CONSUMER` (`key=value;key=value`): for trying client settings.
+pub(crate) fn extra_consumer_settings() -> Vec<(String, String)> {
+    let spec = std::env::var("STREAMZ_BENCH_CONSUMER").unwrap_or_default();
+    spec.split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
 }
 
 fn producer_config(bootstrap: &str, group: &str) -> ClientConfig {

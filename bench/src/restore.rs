@@ -108,7 +108,8 @@ pub(crate) fn streamz_restore(topology: Topology, config: StreamsConfig, expecte
 /// RAW: reads every partition of `topic` from the beginning until `expected` records arrived,
 /// with the consumer settings of streamz's restore consumer.
 pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow::Result<()> {
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("bench-raw-restore-{}", std::process::id()))
         .set("log_level", "3")
@@ -116,8 +117,13 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
         .set("enable.auto.offset.store", "false")
         .set("fetch.max.bytes", "52428800")
         .set("max.partition.fetch.bytes", "10485760")
-        .set("queued.min.messages", "100000")
-        .create()?;
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.queue.backoff.ms", "2")
+        .set("queued.min.messages", "100000");
+    for (k, v) in crate::raw::extra_consumer_settings() {
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer = config.create()?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let mut list = TopicPartitionList::new();
     for p in metadata.topics().iter().flat_map(|t| t.partitions()) {

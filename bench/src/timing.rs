@@ -43,6 +43,10 @@ impl Timer {
             .set("group.id", format!("bench-timer-{}", std::process::id()))
             .set("enable.auto.commit", "false")
             .set("max.partition.fetch.bytes", "10485760")
+            // A full queue must not pause this consumer for librdkafka's default 1 s: the
+            // timer would see the last output late.
+            .set("queued.max.messages.kbytes", "4096")
+            .set("fetch.queue.backoff.ms", "2")
             .set("log_level", "3")
             .create()?;
         // A topic just created may show no partitions yet.

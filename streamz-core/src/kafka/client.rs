@@ -10,17 +10,29 @@ fn base(_config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConf
     c
 }
 
+/// How much a consumer reads ahead of the application: at most 4 MiB of fetched records
+/// wait in its queue (librdkafka's default is 64 MiB), and a fetch that stopped because the
+/// queue was full is tried again after 2 ms (the default waits 1 s). A stream thread that
+/// keeps up needs little read-ahead from a broker nearby; a large queue only holds memory,
+/// and the 1 s pause after it fills stalls a fast consumer. Fetches stay large (10 MiB per
+/// partition), and one fetch may overshoot the queue bound.
+pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
+    c.set("max.partition.fetch.bytes", "10485760")
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.queue.backoff.ms", "2")
+}
+
 /// A consumer of the application's group: offsets committed by the runtime, reading from the
 /// earliest offset without a committed one, co-partitioned topics assigned together (`range`),
-/// large fetches.
+/// large fetches and a small read-ahead ([`read_ahead`]).
 pub(crate) fn consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = base(config, bootstrap, client_id);
-    c.set("group.id", &config.application_id)
+    read_ahead(&mut c)
+        .set("group.id", &config.application_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
-        .set("max.partition.fetch.bytes", "10485760")
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
@@ -72,9 +84,37 @@ pub(crate) fn thread_producer_config(
 /// A consumer outside the group, for global tables.
 pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = base(config, bootstrap, client_id);
-    c.set("group.id", format!("{}-global", config.application_id))
+    read_ahead(&mut c)
+        .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
-        .set("max.partition.fetch.bytes", "10485760")
         .set("enable.partition.eof", "false");
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::restore_consumer_config;
+
+    #[test]
+    fn every_consumer_reads_ahead_a_little_and_retries_a_full_queue_soon() {
+        let config = StreamsConfig::new("app");
+        let consumers = [
+            consumer_config(&config, "b:9092", "c"),
+            global_consumer_config(&config, "b:9092", "c"),
+            restore_consumer_config(&config, "b:9092", "c"),
+        ];
+        for c in &consumers {
+            assert_eq!(c.get("queued.max.messages.kbytes"), Some("4096"));
+            assert_eq!(c.get("fetch.queue.backoff.ms"), Some("2"));
+            assert_eq!(c.get("max.partition.fetch.bytes"), Some("10485760"));
+        }
+    }
+
+    #[test]
+    fn consumer_settings_of_the_application_replace_the_read_ahead() {
+        let config = StreamsConfig::new("app").consumer_config("queued.max.messages.kbytes", "65536");
+        assert_eq!(consumer_config(&config, "b:9092", "c").get("queued.max.messages.kbytes"), Some("65536"));
+        assert_eq!(restore_consumer_config(&config, "b:9092", "c").get("queued.max.messages.kbytes"), Some("65536"));
+    }
 }

@@ -53,11 +53,13 @@ pub(crate) struct RestoreConsumer {
     timeout: Duration,
 }
 
-/// The configuration of a restore consumer: no group membership or commits, large fetches,
-/// and an end-of-partition event so gaps in offsets (compaction) do not stall it.
+/// The configuration of a restore consumer: no group membership or commits, large fetches
+/// with a small read-ahead ([`read_ahead`](super::client::read_ahead)), and an
+/// end-of-partition event so gaps in offsets (compaction) do not stall it.
 pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
+    super::client::read_ahead(&mut c)
+        .set("bootstrap.servers", bootstrap)
         .set("client.id", client_id)
         .set("log_level", "3")
         .set("group.id", format!("{}-restore", config.application_id))
@@ -66,7 +68,6 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "true")
         .set("fetch.max.bytes", "52428800")
-        .set("max.partition.fetch.bytes", "10485760")
         .set("queued.min.messages", "100000");
     if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
         // Only committed changes come back: an aborted transaction's writes are skipped.
