@@ -3,14 +3,14 @@
 //! murmur2 partitioner, linger 5 ms, idempotent `acks=all`, offsets committed every 30 s). No decoding, no processing: the floor
 //! of what a consume → produce application costs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext, Message};
 
 /// Notes when partitions are assigned.
@@ -22,6 +22,33 @@ impl ConsumerContext for Assigned {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
             self.0.store(list.count() > 0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Counts delivery reports served, so a poll can serve all that arrived.
+#[derive(Default)]
+struct Reports(AtomicU64);
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves the delivery reports that arrived, as a streamz stream thread does: one client poll
+/// serves one partition batch's reports, and a record stays in memory until its report is
+/// served.
+fn serve_reports(producer: &BaseProducer<Reports>) {
+    for _ in 0..1024 {
+        let before = producer.context().0.load(Ordering::Relaxed);
+        producer.poll(Duration::ZERO);
+        if producer.context().0.load(Ordering::Relaxed) == before {
+            break;
         }
     }
 }
@@ -139,7 +166,7 @@ fn copy(
 ) -> anyhow::Result<()> {
     let consumer: BaseConsumer<Assigned> =
         consumer_config(bootstrap, group).create_with_context(Assigned(assigned.clone()))?;
-    let producer: BaseProducer = producer_config(bootstrap, group).create()?;
+    let producer: BaseProducer<Reports> = producer_config(bootstrap, group).create_with_context(Reports::default())?;
     consumer.subscribe(&[input])?;
     let (mut copied, mut last_commit) = (0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {
@@ -167,10 +194,10 @@ fn copy(
             }
             copied += 1;
             if copied % 1_000 == 0 {
-                producer.poll(Duration::ZERO);
+                serve_reports(&producer);
             }
         } else {
-            producer.poll(Duration::ZERO);
+            serve_reports(&producer);
         }
         if last_commit.elapsed() >= Duration::from_secs(30) {
             producer.flush(Duration::from_secs(30))?;

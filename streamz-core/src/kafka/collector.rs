@@ -1,5 +1,6 @@
 //! A record collector backed by a Kafka producer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,11 +16,13 @@ use crate::time::Timestamp;
 use crate::{Result, StreamsError};
 
 /// Remembers the first failed delivery, reported at the next flush, and the offset of the
-/// last record acknowledged per changelog partition, which stores keep as their checkpoint.
+/// last record acknowledged per changelog partition, which stores keep as their checkpoint;
+/// counts the delivery reports served.
 #[derive(Default)]
 pub(crate) struct DeliveryTracker {
     failed: Mutex<Option<String>>,
     changelogs: Mutex<Vec<(String, i32, i64)>>,
+    reports: AtomicU64,
 }
 
 /// Whether `topic` is a changelog (`<application id>-<store>-changelog`), whose acknowledged
@@ -35,6 +38,7 @@ impl ProducerContext for DeliveryTracker {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         use rdkafka::Message;
+        self.reports.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(msg) if is_changelog(msg.topic()) => {
                 let mut acked = lock(&self.changelogs);
@@ -79,6 +83,9 @@ pub(crate) fn flush<C: ProducerContext>(producer: &BaseProducer<C>, timeout: Dur
     }
 }
 
+/// How many events of delivery reports [`SharedProducer::poll`] serves at most.
+const MAX_REPORT_EVENTS: usize = 1024;
+
 /// One producer of a stream thread, shared by its tasks.
 #[derive(Clone)]
 pub(crate) struct SharedProducer {
@@ -95,9 +102,21 @@ impl SharedProducer {
         Ok(SharedProducer { inner: Arc::new(producer), txn: None })
     }
 
-    /// Serves delivery reports without waiting.
+    /// Serves the delivery reports that arrived, without waiting for more.
+    ///
+    /// One `poll` of the client serves one event: the reports of one produce batch of one
+    /// partition. A thread writing many partitions gets more of them between two of its polls
+    /// than that, and a record stays in the producer's memory until its report is served; so
+    /// this polls until a poll serves nothing (at most [`MAX_REPORT_EVENTS`] events).
     pub(crate) fn poll(&self) {
-        self.inner.poll(Duration::ZERO);
+        let reports = &self.inner.context().reports;
+        for _ in 0..MAX_REPORT_EVENTS {
+            let before = reports.load(Ordering::Relaxed);
+            self.inner.poll(Duration::ZERO);
+            if reports.load(Ordering::Relaxed) == before {
+                break;
+            }
+        }
     }
 
     /// Waits until every record sent is acknowledged; reports the first failed delivery.

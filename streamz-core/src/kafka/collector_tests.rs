@@ -1,4 +1,4 @@
-//! Flushing a thread's producer, on the embedded cluster.
+//! Flushing and polling a thread's producer, on the embedded cluster.
 
 use std::time::{Duration, Instant};
 
@@ -31,5 +31,46 @@ fn a_flush_returns_once_its_records_are_acknowledged() -> crate::Result<()> {
     // delivery reports for a fixed 100 ms per flush took at least 1 s here.
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(600), "ten flushes of one record each took {elapsed:?}");
+    Ok(())
+}
+
+/// Events waiting in the producer's queue (delivery reports among them).
+fn queued_events(producer: &SharedProducer) -> usize {
+    use rdkafka::bindings as rd;
+    // SAFETY: the client outlives the queue handle, which is released before returning.
+    unsafe {
+        let queue = rd::rd_kafka_queue_get_main(producer.inner.client().native_ptr());
+        let n = rd::rd_kafka_queue_length(queue);
+        rd::rd_kafka_queue_destroy(queue);
+        n
+    }
+}
+
+#[test]
+fn a_poll_serves_the_delivery_reports_of_every_partition() -> crate::Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    cluster.create_topic("out", 4)?;
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("linger.ms", "5")
+        .set("log_level", "0")
+        .clone();
+    let producer = SharedProducer::new(&config)?;
+    for i in 0..40 {
+        let value = format!("v{i}");
+        producer
+            .inner
+            .send(BaseRecord::to("out").key("k").payload(&value).partition(i % 4))
+            .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    }
+    // Each partition's batch is acknowledged with an event of its own.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while queued_events(&producer) < 4 {
+        assert!(Instant::now() < deadline, "only {} report events after 10 s", queued_events(&producer));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    producer.poll();
+    // Records stay in the producer until their reports are served.
+    assert_eq!(producer.inner.in_flight_count(), 0, "one poll left delivery reports unserved");
     Ok(())
 }
