@@ -4,6 +4,7 @@
 //! internal topics and metadata, and the embedded (in-process mock) cluster.
 
 mod admin;
+mod batch;
 mod changelog_offsets;
 mod client;
 mod collector;

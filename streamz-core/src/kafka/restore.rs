@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::batch::BatchQueue;
 use super::changelog_offsets::{start_offset, watermarks, LogEnd};
 use super::kafka_error;
 use crate::runtime::StreamsConfig;
@@ -22,6 +23,9 @@ pub(crate) struct Restored {
     pub(crate) end: i64,
     pub(crate) records: u64,
 }
+
+/// How many records a restore takes from its consumer at a time.
+const READ_BATCH: usize = 4096;
 
 /// One changelog partition to restore, and where its records go.
 pub(crate) struct RestoreJob<'a> {
@@ -147,46 +151,44 @@ impl RestoreConsumer {
                 .map_err(|e| kafka_error("cannot list a changelog partition", e))?;
         }
         self.consumer.assign(&assignment).map_err(|e| kafka_error("cannot assign the changelog partitions", e))?;
+        let mut queue = BatchQueue::new(&self.consumer, READ_BATCH)?;
         let mut open = round.len();
-        // Records seen, and when a poll last found that number changed: no clock per record.
-        let (mut seen, mut seen_before) = (0u64, 0u64);
         let mut last_progress = Instant::now();
         while open > 0 {
-            let reading = match self.consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) => {
-                    let Some(r) = round.iter_mut().find(|r| {
-                        !r.done && jobs[r.job].partition == message.partition() && jobs[r.job].topic == message.topic()
-                    }) else {
-                        continue;
-                    };
-                    seen += 1;
-                    let offset = message.offset();
-                    if offset < r.end {
-                        jobs[r.job].sink.apply(offset, message.key().unwrap_or_default(), message.payload())?;
-                        r.records += 1;
+            let read = queue.read(Duration::from_millis(100), |consumed| {
+                let partition = consumed.partition();
+                let reading = round.iter_mut().find(|r| {
+                    !r.done && jobs[r.job].partition == partition && jobs[r.job].topic.as_bytes() == consumed.topic()
+                });
+                let ended = match (consumed.error(), reading) {
+                    (None, Some(r)) => {
+                        let offset = consumed.offset();
+                        if offset < r.end {
+                            jobs[r.job].sink.apply(offset, consumed.key(), consumed.payload())?;
+                            r.records += 1;
+                        }
+                        (offset >= r.end - 1).then_some(r)
                     }
-                    if offset < r.end - 1 {
-                        continue;
+                    (Some(RDKafkaErrorCode::PartitionEOF), Some(r)) => Some(r),
+                    (None | Some(RDKafkaErrorCode::PartitionEOF), None) => None,
+                    (Some(code), _) => {
+                        return Err(kafka_error(
+                            "cannot read a changelog partition",
+                            KafkaError::MessageConsumption(code),
+                        ))
                     }
-                    r
+                };
+                if let Some(r) = ended {
+                    r.done = true;
+                    open -= 1;
                 }
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    match round.iter_mut().find(|r| !r.done && jobs[r.job].partition == p) {
-                        Some(r) => r,
-                        None => continue,
-                    }
-                }
-                Some(Err(e)) => return Err(kafka_error("cannot read a changelog partition", e)),
-                None if seen != seen_before => {
-                    seen_before = seen;
-                    last_progress = Instant::now();
-                    continue;
-                }
-                None if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
-                None => continue,
-            };
-            reading.done = true;
-            open -= 1;
+                Ok(())
+            })?;
+            match read {
+                0 if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
+                0 => {}
+                _ => last_progress = Instant::now(),
+            }
         }
         Ok(())
     }

@@ -1,0 +1,237 @@
+//! Reading a consumer's queue a batch at a time.
+//!
+//! A poll of the client takes one record, and each poll pays for a wake-up check, clock reads
+//! and an event wrapper. `rd_kafka_consume_batch_queue` takes whatever is queued, up to a
+//! batch, in one call. Only for consumers that assign partitions themselves: the batch call
+//! would also take a group's rebalance events, which this crate's consumers serve through
+//! their context.
+
+use std::ffi::CStr;
+use std::time::Duration;
+
+use rdkafka::bindings as rd;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::{Result, StreamsError};
+
+/// One record (or error event) of a batch, valid while the batch is read.
+pub(crate) struct Consumed<'a> {
+    message: &'a rd::rd_kafka_message_t,
+}
+
+impl Consumed<'_> {
+    /// The error of an event (e.g. the end of a partition), `None` for a record.
+    pub(crate) fn error(&self) -> Option<RDKafkaErrorCode> {
+        match self.message.err {
+            rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => None,
+            err => Some(err.into()),
+        }
+    }
+
+    /// The topic's name, as bytes (empty when the event names no topic).
+    pub(crate) fn topic(&self) -> &[u8] {
+        if self.message.rkt.is_null() {
+            return &[];
+        }
+        // SAFETY: a message's topic handle lives as long as the message, and its name is a
+        // NUL-terminated string owned by the handle.
+        unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(self.message.rkt)).to_bytes() }
+    }
+
+    pub(crate) fn partition(&self) -> i32 {
+        self.message.partition
+    }
+
+    pub(crate) fn offset(&self) -> i64 {
+        self.message.offset
+    }
+
+    /// The key; empty when the record has none.
+    pub(crate) fn key(&self) -> &[u8] {
+        // SAFETY: `key` points at `key_len` bytes owned by the message, or is null.
+        unsafe { bytes(self.message.key, self.message.key_len) }.unwrap_or_default()
+    }
+
+    /// The value; `None` for a tombstone.
+    pub(crate) fn payload(&self) -> Option<&[u8]> {
+        // SAFETY: `payload` points at `len` bytes owned by the message, or is null.
+        unsafe { bytes(self.message.payload, self.message.len) }
+    }
+}
+
+/// # Safety
+///
+/// `ptr` is null or points at `len` readable bytes that outlive `'a`.
+unsafe fn bytes<'a>(ptr: *mut std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
+    match ptr.is_null() {
+        true => None,
+        // SAFETY: as the caller promises.
+        false => Some(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) }),
+    }
+}
+
+/// The queue of a consumer that assigns its partitions itself, read a batch at a time.
+pub(crate) struct BatchQueue<'c, C: ConsumerContext> {
+    /// Keeps the client, which the queue refers to, alive and borrowed.
+    _consumer: &'c BaseConsumer<C>,
+    queue: *mut rd::rd_kafka_queue_t,
+    messages: Vec<*mut rd::rd_kafka_message_t>,
+}
+
+impl<'c, C: ConsumerContext> BatchQueue<'c, C> {
+    /// The queue of `consumer`, read up to `batch` records at a time.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Bug`] when the consumer has no consumer queue (no `group.id`).
+    pub(crate) fn new(consumer: &'c BaseConsumer<C>, batch: usize) -> Result<Self> {
+        // SAFETY: the client is alive for `'c`; the handle is released in `drop`.
+        let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+        if queue.is_null() {
+            return Err(StreamsError::Bug("a batch reader needs a consumer with a group.id".into()));
+        }
+        Ok(BatchQueue { _consumer: consumer, queue, messages: vec![std::ptr::null_mut(); batch.max(1)] })
+    }
+
+    /// Passes what is queued (up to a batch) to `each`, in order, after waiting up to
+    /// `timeout` for the first when nothing is; returns how many were passed. Stops at the
+    /// first error of `each`, and frees every record of the batch either way.
+    pub(crate) fn read(
+        &mut self,
+        timeout: Duration,
+        mut each: impl FnMut(&Consumed<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        let mut n = self.take(0, self.messages.len());
+        if n == 0 {
+            // Nothing queued: wait for one record only, so the call returns as it arrives.
+            let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+            n = self.take(ms, 1);
+        }
+        let taken = Taken { messages: &self.messages[..n] };
+        for &message in taken.messages {
+            // SAFETY: a message returned by the batch call is valid until destroyed (by
+            // `Taken`'s drop, after this loop).
+            each(&Consumed { message: unsafe { &*message } })?;
+        }
+        Ok(n)
+    }
+
+    /// Takes up to `max` messages into `messages`, waiting up to `timeout_ms`.
+    fn take(&mut self, timeout_ms: i32, max: usize) -> usize {
+        // SAFETY: the queue is alive, and `messages` has room for `max` pointers.
+        let n = unsafe { rd::rd_kafka_consume_batch_queue(self.queue, timeout_ms, self.messages.as_mut_ptr(), max) };
+        n.max(0) as usize
+    }
+}
+
+impl<C: ConsumerContext> Drop for BatchQueue<'_, C> {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from `rd_kafka_queue_get_consumer` and is released once.
+        unsafe { rd::rd_kafka_queue_destroy(self.queue) }
+    }
+}
+
+/// Messages taken from the queue, destroyed when dropped.
+struct Taken<'a> {
+    messages: &'a [*mut rd::rd_kafka_message_t],
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        for &message in self.messages {
+            // SAFETY: each message came from the batch call and is destroyed exactly once.
+            unsafe { rd::rd_kafka_message_destroy(message) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    use super::*;
+    use crate::kafka::{EmbeddedCluster, KafkaClient};
+    use crate::time::Timestamp;
+
+    type Read = (i64, Vec<u8>, Option<Vec<u8>>);
+
+    #[test]
+    fn batches_pass_records_in_order_with_keys_tombstones_and_the_end_of_the_partition() -> Result<()> {
+        let cluster = EmbeddedCluster::start()?;
+        let client = KafkaClient::embedded(&cluster)?;
+        client.create_topic("t", 1)?;
+        let records: Vec<_> = (0..100)
+            .map(|i| {
+                let key = (i % 2 == 0).then(|| format!("k{i}").into_bytes());
+                let value = (i % 10 != 0).then(|| format!("v{i}").into_bytes());
+                (key, value, Timestamp(1_000 + i))
+            })
+            .collect();
+        client.produce_raw("t", records.clone())?;
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "batch-test")
+            .set("enable.partition.eof", "true")
+            .set("log_level", "0")
+            .create()
+            .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset("t", 0, Offset::Beginning).map_err(|e| crate::kafka::kafka_error("list", e))?;
+        consumer.assign(&list).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+
+        let mut queue = BatchQueue::new(&consumer, 16)?;
+        let (mut read, mut ended, mut reads) = (Vec::<Read>::new(), false, 0);
+        while !ended {
+            reads += 1;
+            assert!(reads < 1_000, "no end of partition after {} records", read.len());
+            let n = queue.read(Duration::from_millis(100), |c| {
+                assert_eq!((c.topic(), c.partition()), (&b"t"[..], 0));
+                match c.error() {
+                    None => read.push((c.offset(), c.key().to_vec(), c.payload().map(<[u8]>::to_vec))),
+                    Some(RDKafkaErrorCode::PartitionEOF) => ended = true,
+                    Some(code) => panic!("unexpected event {code:?}"),
+                }
+                Ok(())
+            })?;
+            assert!(n <= 16, "a read passed {n} records, more than a batch");
+        }
+        let expected: Vec<Read> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, value, _))| (i as i64, key.unwrap_or_default(), value))
+            .collect();
+        assert_eq!(read, expected);
+        assert!(reads > 100 / 16, "{reads} reads for 100 records in batches of 16");
+
+        // Nothing left: a read waits, then passes nothing.
+        assert_eq!(queue.read(Duration::from_millis(20), |_| panic!("nothing is queued"))?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn the_first_error_of_the_callback_ends_the_read() -> Result<()> {
+        let cluster = EmbeddedCluster::start()?;
+        let client = KafkaClient::embedded(&cluster)?;
+        client.create_topic("t", 1)?;
+        client.produce_raw("t", (0..10).map(|i| (None, Some(vec![i]), Timestamp(1_000))))?;
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "batch-test")
+            .set("log_level", "0")
+            .create()
+            .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset("t", 0, Offset::Beginning).map_err(|e| crate::kafka::kafka_error("list", e))?;
+        consumer.assign(&list).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+        let mut queue = BatchQueue::new(&consumer, 64)?;
+        let mut seen = 0;
+        let result = queue.read(Duration::from_secs(10), |_| {
+            seen += 1;
+            Err(StreamsError::Bug("stop".into()))
+        });
+        assert!(matches!(result, Err(StreamsError::Bug(m)) if m == "stop"));
+        assert_eq!(seen, 1);
+        Ok(())
+    }
+}
