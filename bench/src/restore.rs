@@ -115,8 +115,8 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
         .set("log_level", "3")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("fetch.max.bytes", "52428800")
-        .set("max.partition.fetch.bytes", "10485760")
+        .set("fetch.max.bytes", "8388608")
+        .set("max.partition.fetch.bytes", "2097152")
         .set("queued.max.messages.kbytes", "4096")
         .set("fetch.queue.backoff.ms", "2")
         .set("queued.min.messages", "100000");

@@ -107,8 +107,11 @@ mod tests {
         for c in &consumers {
             assert_eq!(c.get("queued.max.messages.kbytes"), Some("4096"));
             assert_eq!(c.get("fetch.queue.backoff.ms"), Some("2"));
-            assert_eq!(c.get("max.partition.fetch.bytes"), Some("10485760"));
         }
+        assert_eq!(consumers[0].get("max.partition.fetch.bytes"), Some("10485760"));
+        // A restore reads smaller fetches.
+        assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("2097152"));
+        assert_eq!(consumers[2].get("fetch.max.bytes"), Some("8388608"));
     }
 
     #[test]

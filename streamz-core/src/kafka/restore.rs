@@ -57,9 +57,9 @@ pub(crate) struct RestoreConsumer {
     timeout: Duration,
 }
 
-/// The configuration of a restore consumer: no group membership or commits, large fetches
-/// with a small read-ahead ([`read_ahead`](super::client::read_ahead)), and an
-/// end-of-partition event so gaps in offsets (compaction) do not stall it.
+/// The configuration of a restore consumer: no group membership or commits, fetches of up to
+/// 8 MiB (2 MiB per partition) with a small read-ahead ([`read_ahead`](super::client::read_ahead)),
+/// and an end-of-partition event so gaps in offsets (compaction) do not stall it.
 pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     super::client::read_ahead(&mut c)
@@ -71,7 +71,9 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "true")
-        .set("fetch.max.bytes", "52428800")
+        // Smaller fetches than a stream thread's: as fast here, and half the memory.
+        .set("max.partition.fetch.bytes", "2097152")
+        .set("fetch.max.bytes", "8388608")
         .set("queued.min.messages", "100000");
     if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
         // Only committed changes come back: an aborted transaction's writes are skipped.
