@@ -1,15 +1,17 @@
 //! A consumer of the application's group, with rebalance callbacks.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers as _, Message};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
+use super::batch::{Consumed, RecordQueue};
 use super::kafka_error;
 use crate::record::{Headers, RawRecord};
+use crate::task::lock;
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -52,6 +54,8 @@ pub(crate) struct RebalanceContext {
     events: Arc<dyn PartitionEvents>,
     /// How long an assignment waits for the committed offsets of its partitions to be stable.
     stable_wait: Duration,
+    /// Partitions assigned since the stream consumer last forwarded them to its record queue.
+    to_forward: Mutex<Vec<(String, i32)>>,
 }
 
 impl ClientContext for RebalanceContext {}
@@ -85,7 +89,9 @@ impl ConsumerContext for RebalanceContext {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
             wait_for_stable_offsets(consumer, list, self.stable_wait);
-            self.events.assigned(&partitions(list));
+            let assigned = partitions(list);
+            self.events.assigned(&assigned);
+            lock(&self.to_forward).extend(assigned);
         }
     }
 }
@@ -105,34 +111,46 @@ fn wait_for_stable_offsets(consumer: &BaseConsumer<RebalanceContext>, list: &Top
     }
 }
 
+/// How long a poll waits for records at most before it serves the consumer's events again
+/// (rebalances among them).
+const EVENT_WAIT: Duration = Duration::from_millis(10);
+
+/// How many records a poll takes from the record queue at once, at least.
+const READ_BATCH: usize = 4096;
+
 /// A group member reading the topology's source topics in batches.
+///
+/// Its assigned partitions are forwarded to a queue of its own, read a batch at a time; the
+/// consumer queue keeps the group's events (served by each poll) and the records fetched
+/// before their partition was forwarded, which are read first.
 pub(crate) struct StreamConsumer {
+    /// Declared before `consumer`: dropped before it.
+    records: RecordQueue,
     consumer: BaseConsumer<RebalanceContext>,
-    topics: HashMap<String, Arc<str>>,
+    topics: TopicNames,
 }
 
 impl StreamConsumer {
     /// A consumer of `config`'s group whose rebalances `events` handle; an assignment waits up
     /// to `stable_wait` for transactions committing offsets of its partitions to end.
     pub(crate) fn new(config: &ClientConfig, events: Arc<dyn PartitionEvents>, stable_wait: Duration) -> Result<Self> {
-        let consumer = config
-            .create_with_context(RebalanceContext { events, stable_wait })
-            .map_err(|e| kafka_error("cannot create the consumer", e))?;
-        Ok(StreamConsumer { consumer, topics: HashMap::new() })
+        let context = RebalanceContext { events, stable_wait, to_forward: Mutex::new(Vec::new()) };
+        let consumer: BaseConsumer<RebalanceContext> =
+            config.create_with_context(context).map_err(|e| kafka_error("cannot create the consumer", e))?;
+        // SAFETY: `records` is declared before `consumer`, so it is dropped first.
+        let records = unsafe { RecordQueue::new(&consumer, READ_BATCH) };
+        Ok(StreamConsumer { records, consumer, topics: TopicNames::default() })
     }
 
     /// Joins the group, reading `topics`.
     pub(crate) fn subscribe(&mut self, topics: &[String]) -> Result<()> {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        self.consumer.subscribe(&names).map_err(|e| kafka_error("cannot subscribe", e))?;
-        for t in topics {
-            self.topics.insert(t.clone(), Arc::from(t.as_str()));
-        }
-        Ok(())
+        self.consumer.subscribe(&names).map_err(|e| kafka_error("cannot subscribe", e))
     }
 
-    /// Up to `max` records: waits up to `timeout` for the first, then takes what is buffered.
-    /// Stops early when `stop()` turns true after a poll (a rebalance happened in it).
+    /// Up to `max` records: waits up to `timeout` for the first (serving the group's events at
+    /// least every 10 ms meanwhile), then takes what is buffered. Stops early when `stop()`
+    /// turns true after a poll of the consumer (a rebalance happened in it).
     pub(crate) fn poll_batch(
         &mut self,
         max: usize,
@@ -140,25 +158,65 @@ impl StreamConsumer {
         stop: &dyn Fn() -> bool,
     ) -> Result<Vec<RawRecord>> {
         let mut out = Vec::new();
-        let mut wait = timeout;
-        while out.len() < max {
-            let polled = self.consumer.poll(wait);
-            if stop() {
-                break;
+        if !self.poll_consumer(&mut out, max, stop)? {
+            return Ok(out);
+        }
+        // Partitions forwarded now may have records on the consumer queue still: those come
+        // before anything forwarded, so take them first.
+        if self.forward_assigned()? && !self.poll_consumer(&mut out, max, stop)? {
+            return Ok(out);
+        }
+        if out.len() < max {
+            let wait = if out.is_empty() { timeout.min(EVENT_WAIT) } else { Duration::ZERO };
+            let topics = &mut self.topics;
+            let mut failed = None;
+            self.records.read(max - out.len(), wait, |consumed| {
+                match consumed.error() {
+                    None => out.push(raw_of(consumed, topics)),
+                    Some(code) => {
+                        failed.get_or_insert(KafkaError::MessageConsumption(code));
+                    }
+                }
+                Ok(())
+            })?;
+            match failed {
+                Some(e) if super::is_transient(&e) => tracing::warn!(error = %e, "consumer error, retrying"),
+                Some(e) => return Err(kafka_error("cannot consume", e)),
+                None => {}
             }
-            let Some(message) = polled else { break };
-            wait = Duration::ZERO;
-            let message = match message {
-                Ok(m) => m,
-                Err(e) if super::is_transient(&e) => {
+        }
+        Ok(out)
+    }
+
+    /// Serves the consumer queue without waiting: events, and records (into `out`, up to
+    /// `max`). False when `stop()` turned true after a poll.
+    fn poll_consumer(&mut self, out: &mut Vec<RawRecord>, max: usize, stop: &dyn Fn() -> bool) -> Result<bool> {
+        while out.len() < max {
+            let polled = self.consumer.poll(Duration::ZERO);
+            if stop() {
+                return Ok(false);
+            }
+            match polled {
+                None => break,
+                Some(Ok(message)) => out.push(to_raw(&message, &mut self.topics)),
+                Some(Err(e)) if super::is_transient(&e) => {
                     tracing::warn!(error = %e, "consumer error, retrying");
                     break;
                 }
-                Err(e) => return Err(kafka_error("cannot consume", e)),
-            };
-            out.push(to_raw(&message, &mut self.topics));
+                Some(Err(e)) => return Err(kafka_error("cannot consume", e)),
+            }
         }
-        Ok(out)
+        Ok(true)
+    }
+
+    /// Forwards the partitions assigned since the last call to the record queue; true when
+    /// there were any.
+    fn forward_assigned(&mut self) -> Result<bool> {
+        let assigned = std::mem::take(&mut *lock(&self.consumer.context().to_forward));
+        for (topic, partition) in &assigned {
+            self.records.forward(topic, *partition)?;
+        }
+        Ok(!assigned.is_empty())
     }
 
     /// The consumer, to commit offsets with.
@@ -200,22 +258,30 @@ impl StreamConsumer {
     }
 }
 
-/// A raw record of `message`, with its topic name shared through `topics`.
-pub(super) fn to_raw<M: Message>(message: &M, topics: &mut HashMap<String, Arc<str>>) -> RawRecord {
-    let topic = match topics.get(message.topic()) {
-        Some(t) => t.clone(),
-        None => {
-            let t: Arc<str> = Arc::from(message.topic());
-            topics.insert(message.topic().to_string(), t.clone());
-            t
+/// Topic names, shared by the records read from them.
+#[derive(Default)]
+pub(super) struct TopicNames(Vec<Arc<str>>);
+
+impl TopicNames {
+    /// The shared name of topic `name` (names are few: a linear search).
+    fn get(&mut self, name: &[u8]) -> Arc<str> {
+        if let Some(t) = self.0.iter().find(|t| t.as_bytes() == name) {
+            return t.clone();
         }
-    };
+        let t: Arc<str> = Arc::from(String::from_utf8_lossy(name));
+        self.0.push(t.clone());
+        t
+    }
+}
+
+/// A raw record of `message`, with its topic name shared through `topics`.
+pub(super) fn to_raw<M: Message>(message: &M, topics: &mut TopicNames) -> RawRecord {
     let headers: Headers = message
         .headers()
         .map(|hs| hs.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect())
         .unwrap_or_default();
     RawRecord {
-        topic,
+        topic: topics.get(message.topic().as_bytes()),
         partition: message.partition(),
         offset: message.offset(),
         timestamp: Timestamp(message.timestamp().to_millis().unwrap_or(-1)),
@@ -225,10 +291,23 @@ pub(super) fn to_raw<M: Message>(message: &M, topics: &mut HashMap<String, Arc<s
     }
 }
 
+/// A raw record of a record read in a batch.
+fn raw_of(consumed: &Consumed<'_>, topics: &mut TopicNames) -> RawRecord {
+    RawRecord {
+        topic: topics.get(consumed.topic()),
+        partition: consumed.partition(),
+        offset: consumed.offset(),
+        timestamp: Timestamp(consumed.timestamp()),
+        key: consumed.key().map(<[u8]>::to_vec),
+        value: consumed.payload().map(<[u8]>::to_vec),
+        headers: consumed.headers(),
+    }
+}
+
 /// A consumer outside the group reading every partition of the global tables' topics.
 pub(crate) struct GlobalConsumer {
     consumer: BaseConsumer,
-    topics: HashMap<String, Arc<str>>,
+    topics: TopicNames,
 }
 
 impl GlobalConsumer {
@@ -259,7 +338,7 @@ impl GlobalConsumer {
             }
         }
         consumer.assign(&list).map_err(|e| kafka_error("cannot assign the global partitions", e))?;
-        Ok((GlobalConsumer { consumer, topics: HashMap::new() }, ends))
+        Ok((GlobalConsumer { consumer, topics: TopicNames::default() }, ends))
     }
 
     /// Up to `max` records, waiting up to `timeout` for the first.
@@ -275,3 +354,7 @@ impl GlobalConsumer {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+#[path = "consumer_tests.rs"]
+mod tests;

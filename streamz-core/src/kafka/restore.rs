@@ -166,7 +166,7 @@ impl RestoreConsumer {
                     (None, Some(r)) => {
                         let offset = consumed.offset();
                         if offset < r.end {
-                            jobs[r.job].sink.apply(offset, consumed.key(), consumed.payload())?;
+                            jobs[r.job].sink.apply(offset, consumed.key().unwrap_or_default(), consumed.payload())?;
                             r.records += 1;
                         }
                         (offset >= r.end - 1).then_some(r)

@@ -1,13 +1,12 @@
 //! `KafkaClient`: typed produce, read and topic creation, for examples, tests and tools.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::consumer::to_raw;
+use super::consumer::{to_raw, TopicNames};
 use super::{kafka_error, KafkaAdmin};
 use crate::error::{RecordPart, RecordPosition};
 use crate::record::{RawRecord, Record};
@@ -295,7 +294,7 @@ impl KafkaClient {
             }
         }
         consumer.assign(&list).map_err(|e| kafka_error("cannot assign partitions", e))?;
-        let mut topics = HashMap::new();
+        let mut topics = TopicNames::default();
         let mut records = Vec::new();
         let (start, mut last) = (Instant::now(), Instant::now());
         while start.elapsed() < timeout && !(records.len() >= min && last.elapsed() > Duration::from_millis(500)) {
