@@ -81,13 +81,17 @@ pub(crate) fn thread_producer_config(
     c
 }
 
-/// A consumer outside the group, for global tables.
+/// A consumer outside the group, for global tables; the application's consumer settings
+/// apply to it too.
 pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = base(config, bootstrap, client_id);
     read_ahead(&mut c)
         .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false");
+    for (k, v) in &config.consumer_overrides {
+        c.set(k, v);
+    }
     c
 }
 
@@ -119,5 +123,6 @@ mod tests {
         let config = StreamsConfig::new("app").consumer_config("queued.max.messages.kbytes", "65536");
         assert_eq!(consumer_config(&config, "b:9092", "c").get("queued.max.messages.kbytes"), Some("65536"));
         assert_eq!(restore_consumer_config(&config, "b:9092", "c").get("queued.max.messages.kbytes"), Some("65536"));
+        assert_eq!(global_consumer_config(&config, "b:9092", "c").get("queued.max.messages.kbytes"), Some("65536"));
     }
 }
