@@ -14,12 +14,10 @@ fn base(_config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConf
 /// wait in its queue (librdkafka's default is 64 MiB), and a fetch that stopped because the
 /// queue was full is tried again after 2 ms (the default waits 1 s). A stream thread that
 /// keeps up needs little read-ahead from a broker nearby; a large queue only holds memory,
-/// and the 1 s pause after it fills stalls a fast consumer. Fetches stay large (10 MiB per
-/// partition), and one fetch may overshoot the queue bound.
+/// and the 1 s pause after it fills stalls a fast consumer. One fetch may overshoot the
+/// queue bound.
 pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
-    c.set("max.partition.fetch.bytes", "10485760")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.queue.backoff.ms", "2")
+    c.set("queued.max.messages.kbytes", "4096").set("fetch.queue.backoff.ms", "2")
 }
 
 /// A consumer of the application's group: offsets committed by the runtime, reading from the
@@ -33,6 +31,7 @@ pub(crate) fn consumer_config(config: &StreamsConfig, bootstrap: &str, client_id
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
+        .set("max.partition.fetch.bytes", "10485760")
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
@@ -88,6 +87,7 @@ pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, cl
     read_ahead(&mut c)
         .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
+        .set("max.partition.fetch.bytes", "10485760")
         .set("enable.partition.eof", "false");
     for (k, v) in &config.consumer_overrides {
         c.set(k, v);
@@ -113,6 +113,7 @@ mod tests {
             assert_eq!(c.get("fetch.queue.backoff.ms"), Some("2"));
         }
         assert_eq!(consumers[0].get("max.partition.fetch.bytes"), Some("10485760"));
+        assert_eq!(consumers[1].get("max.partition.fetch.bytes"), Some("10485760"));
         // A restore reads smaller fetches.
         assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("2097152"));
         assert_eq!(consumers[2].get("fetch.max.bytes"), Some("8388608"));

@@ -179,10 +179,8 @@ impl StreamConsumer {
                 }
                 Ok(())
             })?;
-            match failed {
-                Some(e) if super::is_transient(&e) => tracing::warn!(error = %e, "consumer error, retrying"),
-                Some(e) => return Err(kafka_error("cannot consume", e)),
-                None => {}
+            if let Some(e) = failed {
+                consumer_error(e)?;
             }
         }
         Ok(out)
@@ -199,11 +197,10 @@ impl StreamConsumer {
             match polled {
                 None => break,
                 Some(Ok(message)) => out.push(to_raw(&message, &mut self.topics)),
-                Some(Err(e)) if super::is_transient(&e) => {
-                    tracing::warn!(error = %e, "consumer error, retrying");
+                Some(Err(e)) => {
+                    consumer_error(e)?;
                     break;
                 }
-                Some(Err(e)) => return Err(kafka_error("cannot consume", e)),
             }
         }
         Ok(true)
@@ -256,6 +253,15 @@ impl StreamConsumer {
     pub(crate) fn unsubscribe(&self) {
         self.consumer.unsubscribe();
     }
+}
+
+/// A consumer error: logged when transient (the next poll tries again), else the error.
+fn consumer_error(e: KafkaError) -> Result<()> {
+    if !super::is_transient(&e) {
+        return Err(kafka_error("cannot consume", e));
+    }
+    tracing::warn!(error = %e, "consumer error, retrying");
+    Ok(())
 }
 
 /// Topic names, shared by the records read from them.
