@@ -286,6 +286,22 @@ mod tests {
 
     type Read = (i64, Vec<u8>, Option<Vec<u8>>);
 
+    /// A consumer of `cluster` assigned partition 0 of topic `t` from the beginning, with an
+    /// end-of-partition event when `eof`.
+    fn assigned(cluster: &EmbeddedCluster, eof: bool) -> Result<BaseConsumer> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "batch-test")
+            .set("enable.partition.eof", eof.to_string())
+            .set("log_level", "0")
+            .create()
+            .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset("t", 0, Offset::Beginning).map_err(|e| crate::kafka::kafka_error("list", e))?;
+        consumer.assign(&list).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+        Ok(consumer)
+    }
+
     #[test]
     fn batches_pass_records_in_order_with_keys_tombstones_and_the_end_of_the_partition() -> Result<()> {
         let cluster = EmbeddedCluster::start()?;
@@ -299,16 +315,7 @@ mod tests {
             })
             .collect();
         client.produce_raw("t", records.clone())?;
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", cluster.bootstrap_servers())
-            .set("group.id", "batch-test")
-            .set("enable.partition.eof", "true")
-            .set("log_level", "0")
-            .create()
-            .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
-        let mut list = TopicPartitionList::new();
-        list.add_partition_offset("t", 0, Offset::Beginning).map_err(|e| crate::kafka::kafka_error("list", e))?;
-        consumer.assign(&list).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+        let consumer = assigned(&cluster, true)?;
 
         let mut queue = BatchQueue::new(&consumer, 16)?;
         let (mut read, mut ended, mut reads) = (Vec::<Read>::new(), false, 0);
@@ -355,15 +362,7 @@ mod tests {
         let client = KafkaClient::embedded(&cluster)?;
         client.create_topic("t", 1)?;
         client.produce_raw("t", (0..10).map(|i| (None, Some(vec![i]), Timestamp(1_000))))?;
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", cluster.bootstrap_servers())
-            .set("group.id", "batch-test")
-            .set("log_level", "0")
-            .create()
-            .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
-        let mut list = TopicPartitionList::new();
-        list.add_partition_offset("t", 0, Offset::Beginning).map_err(|e| crate::kafka::kafka_error("list", e))?;
-        consumer.assign(&list).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+        let consumer = assigned(&cluster, false)?;
         let mut queue = BatchQueue::new(&consumer, 64)?;
         let mut seen = 0;
         let result = queue.read(Duration::from_secs(10), |_| {

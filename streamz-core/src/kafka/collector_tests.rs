@@ -7,16 +7,21 @@ use rdkafka::ClientConfig;
 
 use crate::kafka::{EmbeddedCluster, SharedProducer};
 
-#[test]
-fn a_flush_returns_once_its_records_are_acknowledged() -> crate::Result<()> {
-    let cluster = EmbeddedCluster::start()?;
-    cluster.create_topic("out", 1)?;
+/// A producer of `cluster` (linger 5 ms), after creating topic `out` with `partitions`.
+fn producer_of(cluster: &EmbeddedCluster, partitions: i32) -> crate::Result<SharedProducer> {
+    cluster.create_topic("out", partitions)?;
     let config = ClientConfig::new()
         .set("bootstrap.servers", cluster.bootstrap_servers())
         .set("linger.ms", "5")
         .set("log_level", "0")
         .clone();
-    let producer = SharedProducer::new(&config)?;
+    SharedProducer::new(&config)
+}
+
+#[test]
+fn a_flush_returns_once_its_records_are_acknowledged() -> crate::Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    let producer = producer_of(&cluster, 1)?;
     let started = Instant::now();
     for i in 0..10 {
         let value = format!("v{i}");
@@ -49,13 +54,7 @@ fn queued_events(producer: &SharedProducer) -> usize {
 #[test]
 fn a_poll_serves_the_delivery_reports_of_every_partition() -> crate::Result<()> {
     let cluster = EmbeddedCluster::start()?;
-    cluster.create_topic("out", 4)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("linger.ms", "5")
-        .set("log_level", "0")
-        .clone();
-    let producer = SharedProducer::new(&config)?;
+    let producer = producer_of(&cluster, 4)?;
     for i in 0..40 {
         let value = format!("v{i}");
         producer

@@ -60,6 +60,23 @@ fn expected(i: i64) -> RawRecord {
     }
 }
 
+/// A member of `group` reading topic `in` from the beginning, with a stream thread's
+/// read-ahead, `read_committed` (librdkafka's default, and a stream thread's under
+/// exactly-once).
+fn member(cluster: &EmbeddedCluster, group: &str) -> Result<StreamConsumer> {
+    let mut config = ClientConfig::new();
+    crate::kafka::client::read_ahead(&mut config)
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", group)
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("log_level", "0");
+    let mut consumer = StreamConsumer::new(&config, Arc::new(Quiet), Duration::from_secs(1))?;
+    consumer.subscribe(&["in".to_string()])?;
+    Ok(consumer)
+}
+
 /// Polls batches of at most 64 until `n` records arrived.
 fn read(consumer: &mut StreamConsumer, n: usize) -> Result<Vec<RawRecord>> {
     let (mut out, deadline) = (Vec::new(), Instant::now() + Duration::from_secs(30));
@@ -86,15 +103,7 @@ fn a_member_reads_each_partition_in_order_with_keys_values_timestamps_and_header
     let cluster = EmbeddedCluster::start()?;
     cluster.create_topic("in", 3)?;
     produce(&cluster, 0, 300)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", "readers")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("log_level", "0")
-        .clone();
-    let mut consumer = StreamConsumer::new(&config, Arc::new(Quiet), Duration::from_secs(1))?;
-    consumer.subscribe(&["in".to_string()])?;
+    let mut consumer = member(&cluster, "readers")?;
 
     let first = by_partition(read(&mut consumer, 300)?);
     // Records written after the first ones were read come after them.
@@ -115,18 +124,7 @@ fn a_rewind_reads_every_partition_again_from_its_committed_offset() -> Result<()
     let cluster = EmbeddedCluster::start()?;
     cluster.create_topic("in", 3)?;
     produce(&cluster, 0, 300)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("group.id", "rewinders")
-        .set("isolation.level", "read_committed")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.queue.backoff.ms", "2")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .set("log_level", "0")
-        .clone();
-    let mut consumer = StreamConsumer::new(&config, Arc::new(Quiet), Duration::from_secs(1))?;
-    consumer.subscribe(&["in".to_string()])?;
+    let mut consumer = member(&cluster, "rewinders")?;
     read(&mut consumer, 300)?;
     // Partition 0 committed up to offset 40; the others nothing.
     consumer.committer().commit(&[(Arc::from("in"), 0, 40)])?;
