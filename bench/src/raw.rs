@@ -63,15 +63,20 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "range")
         .set("max.partition.fetch.bytes", "10485760")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.queue.backoff.ms", "2")
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
+    read_ahead(&mut c);
     for (k, v) in extra_consumer_settings() {
         c.set(k, v);
     }
     c
+}
+
+/// The read-ahead of a streamz consumer: at most 4 MiB queued, a full queue retried after
+/// 2 ms (librdkafka's default pauses the partition's fetches for 1 s).
+pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
+    c.set("queued.max.messages.kbytes", "4096").set("fetch.queue.backoff.ms", "2")
 }
 
 /// Consumer settings added to every streamz and RAW consumer of a run, from

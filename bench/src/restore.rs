@@ -117,9 +117,8 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
         .set("enable.auto.offset.store", "false")
         .set("fetch.max.bytes", "8388608")
         .set("max.partition.fetch.bytes", "2097152")
-        .set("queued.max.messages.kbytes", "4096")
-        .set("fetch.queue.backoff.ms", "2")
         .set("queued.min.messages", "100000");
+    crate::raw::read_ahead(&mut config);
     for (k, v) in crate::raw::extra_consumer_settings() {
         config.set(k, v);
     }

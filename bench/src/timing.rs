@@ -38,15 +38,13 @@ impl Timer {
     /// Starts reading the `partitions` partitions of `topic` from the beginning. It stops once `expected`
     /// records arrived (see [`Timer::expect`]), or fails after 30 s without one (90 s before the first).
     pub(crate) fn start(bootstrap: &str, topic: &str, partitions: usize, latencies: bool) -> anyhow::Result<Timer> {
-        let consumer: BaseConsumer = ClientConfig::new()
+        // A full queue must not pause this consumer for librdkafka's default 1 s: the timer
+        // would see the last output late.
+        let consumer: BaseConsumer = crate::raw::read_ahead(&mut ClientConfig::new())
             .set("bootstrap.servers", bootstrap)
             .set("group.id", format!("bench-timer-{}", std::process::id()))
             .set("enable.auto.commit", "false")
             .set("max.partition.fetch.bytes", "10485760")
-            // A full queue must not pause this consumer for librdkafka's default 1 s: the
-            // timer would see the last output late.
-            .set("queued.max.messages.kbytes", "4096")
-            .set("fetch.queue.backoff.ms", "2")
             .set("log_level", "3")
             .create()?;
         // A topic just created may show no partitions yet.
