@@ -64,7 +64,10 @@ impl Fixture {
             .embedded_cluster(&self.cluster)
             .processing_guarantee(ProcessingGuarantee::ExactlyOnce)
             .state_dir(dir)
-            .startup_timeout(Duration::from_secs(5));
+            .startup_timeout(Duration::from_secs(5))
+            // The input arrives in more than one fetch, read in batches as it comes: the first
+            // transaction holds all of it only when it lasts long enough.
+            .commit_interval(Duration::from_millis(500));
         App::new(builder.build()?, tune(config))?.start()
     }
 
