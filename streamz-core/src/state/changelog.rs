@@ -8,21 +8,92 @@ use crate::error::{RecordPart, SerdeError, StreamsError};
 use crate::task::lock;
 use crate::Result;
 
-/// One change of a logged store: key and value bytes for its changelog topic (`None` is a
-/// tombstone). The partition is the task's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ChangelogRecord {
-    pub(crate) topic: Arc<str>,
-    pub(crate) key: Vec<u8>,
-    pub(crate) value: Option<Vec<u8>>,
-}
-
 /// The changes of a task's logged stores, in the order they were made, and the first change
 /// that could not be encoded (reported when the task sends the buffer).
+///
+/// The key and value bytes of every change sit back to back in two byte arenas that keep their
+/// capacity from one commit to the next, so logging a change allocates nothing once the
+/// buffer has grown to a commit's worth of changes.
 #[derive(Debug, Default)]
 pub(crate) struct ChangelogBuffer {
-    pub(crate) records: Vec<ChangelogRecord>,
+    topics: Vec<Arc<str>>,
+    keys: Vec<u8>,
+    values: Vec<u8>,
+    changes: Vec<Change>,
     pub(crate) error: Option<StreamsError>,
+}
+
+/// Where one change's bytes are: its topic (an index into the buffer's topics), its key
+/// (`keys[key_start..key_end]`) and its value (`values[value_start..value_end]`, none for a
+/// tombstone).
+#[derive(Debug)]
+struct Change {
+    topic: usize,
+    key_start: usize,
+    key_end: usize,
+    value: Option<(usize, usize)>,
+}
+
+/// One change of a logged store, as the buffer holds it: key and value bytes for its changelog
+/// topic (`None` is a tombstone). The partition is the task's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ChangelogRecord<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) key: &'a [u8],
+    pub(crate) value: Option<&'a [u8]>,
+}
+
+impl ChangelogBuffer {
+    /// The index of `topic` among the buffer's topics, added if new.
+    fn topic_index(&mut self, topic: &Arc<str>) -> usize {
+        match self.topics.iter().position(|t| Arc::ptr_eq(t, topic) || t == topic) {
+            Some(index) => index,
+            None => {
+                self.topics.push(topic.clone());
+                self.topics.len() - 1
+            }
+        }
+    }
+
+    /// Appends a change of `topic`; see [`ChangeLogger::log`]. A failed encoding leaves no bytes
+    /// behind and is kept as the buffer's error unless it already has one.
+    fn push<F>(&mut self, topic: usize, encode: F)
+    where
+        F: FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> std::result::Result<bool, (RecordPart, SerdeError)>,
+    {
+        let (key_start, value_start) = (self.keys.len(), self.values.len());
+        match encode(&mut self.keys, &mut self.values) {
+            Ok(has_value) => {
+                let value = has_value.then_some((value_start, self.values.len()));
+                if !has_value {
+                    self.values.truncate(value_start);
+                }
+                self.changes.push(Change { topic, key_start, key_end: self.keys.len(), value });
+            }
+            Err((part, source)) => {
+                self.keys.truncate(key_start);
+                self.values.truncate(value_start);
+                let error = StreamsError::Serialization { topic: self.topics[topic].to_string(), part, source };
+                self.error.get_or_insert(error);
+            }
+        }
+    }
+
+    /// The changes, in the order they were made.
+    pub(crate) fn records(&self) -> impl Iterator<Item = ChangelogRecord<'_>> + '_ {
+        self.changes.iter().map(|c| ChangelogRecord {
+            topic: &self.topics[c.topic],
+            key: &self.keys[c.key_start..c.key_end],
+            value: c.value.map(|(start, end)| &self.values[start..end]),
+        })
+    }
+
+    /// Forgets the changes (not the error), keeping the memory for the next ones.
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.changes.clear();
+    }
 }
 
 /// A task's changelog buffer, shared by its logged stores.
@@ -35,6 +106,8 @@ pub(crate) type SharedChangelog = Arc<Mutex<ChangelogBuffer>>;
 #[derive(Clone, Debug)]
 pub(crate) struct ChangeLogger {
     topic: Arc<str>,
+    /// The topic's index among the buffer's topics.
+    index: usize,
     buffer: SharedChangelog,
     restoring: Arc<AtomicBool>,
 }
@@ -42,7 +115,9 @@ pub(crate) struct ChangeLogger {
 impl ChangeLogger {
     /// A logger writing to changelog `topic` through `buffer`.
     pub(crate) fn new(topic: impl Into<Arc<str>>, buffer: SharedChangelog) -> Self {
-        ChangeLogger { topic: topic.into(), buffer, restoring: Arc::new(AtomicBool::new(false)) }
+        let topic = topic.into();
+        let index = lock(&buffer).topic_index(&topic);
+        ChangeLogger { topic, index, buffer, restoring: Arc::new(AtomicBool::new(false)) }
     }
 
     /// The changelog topic.
@@ -50,8 +125,8 @@ impl ChangeLogger {
         &self.topic
     }
 
-    /// Appends a change: `encode` writes the key bytes into its first buffer and the value
-    /// bytes into its second, and says whether there is a value (`false`: a tombstone).
+    /// Appends a change: `encode` appends the key bytes to its first buffer and the value
+    /// bytes to its second, and says whether there is a value (`false`: a tombstone).
     pub(crate) fn log<F>(&self, encode: F)
     where
         F: FnOnce(&mut Vec<u8>, &mut Vec<u8>) -> std::result::Result<bool, (RecordPart, SerdeError)>,
@@ -59,19 +134,7 @@ impl ChangeLogger {
         if self.restoring.load(Ordering::Relaxed) {
             return;
         }
-        let (mut key, mut value) = (Vec::new(), Vec::new());
-        let encoded = encode(&mut key, &mut value);
-        let mut buffer = lock(&self.buffer);
-        match encoded {
-            Ok(has_value) => {
-                let value = has_value.then_some(value);
-                buffer.records.push(ChangelogRecord { topic: self.topic.clone(), key, value });
-            }
-            Err((part, source)) => {
-                let error = StreamsError::Serialization { topic: self.topic.to_string(), part, source };
-                buffer.error.get_or_insert(error);
-            }
-        }
+        lock(&self.buffer).push(self.index, encode);
     }
 
     /// Runs `apply` (a change read from the changelog) without logging what it writes.
@@ -116,4 +179,90 @@ pub(crate) fn decode<T>(
     decode: impl FnOnce() -> std::result::Result<T, SerdeError>,
 ) -> Result<T> {
     decode().map_err(|e| restore_error(store, topic, part, e))
+}
+
+/// The changes of `buffer` as owned `(topic, key, value)` triples, for tests.
+#[cfg(test)]
+pub(crate) fn owned(buffer: &SharedChangelog) -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
+    lock(buffer).records().map(|r| (r.topic.to_string(), r.key.to_vec(), r.value.map(<[u8]>::to_vec))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Owned = (String, Vec<u8>, Option<Vec<u8>>);
+
+    fn change(topic: &str, key: &str, value: Option<&str>) -> Owned {
+        (topic.to_string(), key.as_bytes().to_vec(), value.map(|v| v.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn changes_of_several_stores_keep_their_order_topics_and_tombstones() {
+        let buffer = SharedChangelog::default();
+        let (a, b) =
+            (ChangeLogger::new("a-changelog", buffer.clone()), ChangeLogger::new("b-changelog", buffer.clone()));
+        let put = |logger: &ChangeLogger, key: &'static str, value: &'static str| {
+            logger.log(|k, v| {
+                k.extend_from_slice(key.as_bytes());
+                v.extend_from_slice(value.as_bytes());
+                Ok(true)
+            })
+        };
+        put(&a, "k1", "v1");
+        put(&b, "k2", "");
+        // A tombstone's encoder may have written value bytes: they are not part of the change.
+        a.log(|k, v| {
+            k.extend_from_slice(b"k3");
+            v.extend_from_slice(b"ignored");
+            Ok(false)
+        });
+        put(&a, "k4", "v4");
+        let want = vec![
+            change("a-changelog", "k1", Some("v1")),
+            change("b-changelog", "k2", Some("")),
+            change("a-changelog", "k3", None),
+            change("a-changelog", "k4", Some("v4")),
+        ];
+        assert_eq!(owned(&buffer), want);
+        assert_eq!(lock(&buffer).values, b"v1v4", "no bytes of the tombstone's value are kept");
+        lock(&buffer).clear();
+        assert_eq!(owned(&buffer), vec![]);
+        put(&b, "k5", "v5");
+        assert_eq!(owned(&buffer), vec![change("b-changelog", "k5", Some("v5"))]);
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_encoded_leaves_no_bytes_and_is_the_buffers_error() {
+        let buffer = SharedChangelog::default();
+        let logger = ChangeLogger::new("a-changelog", buffer.clone());
+        let fail = |message: &'static str| {
+            move |k: &mut Vec<u8>, v: &mut Vec<u8>| {
+                k.extend_from_slice(b"half");
+                v.extend_from_slice(b"written");
+                Err((RecordPart::Value, SerdeError::new("test", message)))
+            }
+        };
+        logger.log(fail("first"));
+        logger.log(|k, v| {
+            k.extend_from_slice(b"k");
+            v.extend_from_slice(b"v");
+            Ok(true)
+        });
+        logger.log(fail("second"));
+        assert_eq!(owned(&buffer), vec![change("a-changelog", "k", Some("v"))]);
+        let arenas = lock(&buffer);
+        assert_eq!((&arenas.keys[..], &arenas.values[..]), (&b"k"[..], &b"v"[..]));
+        drop(arenas);
+        let error = lock(&buffer).error.take().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("a-changelog") && error.contains("first"), "{error}");
+    }
+
+    #[test]
+    fn a_restoring_logger_logs_nothing() {
+        let buffer = SharedChangelog::default();
+        let logger = ChangeLogger::new("a-changelog", buffer.clone());
+        logger.restoring(|| logger.log(|k, _| Ok(k.is_empty())));
+        assert_eq!(owned(&buffer), vec![]);
+    }
 }

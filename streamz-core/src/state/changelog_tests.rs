@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::changelog::{ChangeLogger, SharedChangelog};
+use super::changelog::{owned, ChangeLogger, SharedChangelog};
 use super::{logged_window_store, InMemoryWindowStore, KeyValueStore, SessionStore, WindowStore};
 use crate::prelude::*;
 use crate::record::{RawRecord, Timestamped};
@@ -189,26 +189,26 @@ fn a_window_store_with_duplicates_logs_sequence_numbers_and_restores_every_entry
         store.remove(&"j".into(), Timestamp(7));
         store.put(&"j".into(), Timestamp(9), 4);
     }
-    let records = std::mem::take(&mut lock(&buffer).records);
-    let keys: Vec<Vec<u8>> = records.iter().map(|r| r.key.clone()).collect();
+    let records = owned(&buffer);
+    let keys: Vec<Vec<u8>> = records.iter().map(|r| r.1.clone()).collect();
     let key = |k: &str, start: i64, seq: u32| [k.as_bytes(), &start.to_be_bytes(), &seq.to_be_bytes()].concat();
     assert_eq!(keys, vec![key("k", 5, 1), key("k", 5, 2), key("j", 7, 3), key("j", 7, 0), key("j", 9, 4)]);
-    assert_eq!(records[3].value, None);
-    assert!(records.iter().all(|r| &*r.topic == "app-dups-changelog"));
+    assert_eq!(records[3].2, None);
+    assert!(records.iter().all(|r| r.0 == "app-dups-changelog"));
 
     let fresh_buffer = SharedChangelog::default();
     let fresh = make(fresh_buffer.clone());
-    for r in &records {
-        fresh.restore(&r.key, r.value.as_deref())?;
+    for (_, key, value) in &records {
+        fresh.restore(key, value.as_deref())?;
     }
-    assert!(lock(&fresh_buffer).records.is_empty(), "restoring logs nothing");
+    assert!(owned(&fresh_buffer).is_empty(), "restoring logs nothing");
     let all =
         |e: &StoreEntry| lock(&e.typed_ref::<dyn WindowStore<String, i64>>()).fetch_all(Timestamp::MIN, Timestamp::MAX);
     assert_eq!(all(&fresh), all(&original));
     assert_eq!(all(&fresh).len(), 3);
     // New puts continue after the sequence numbers read, so they never replace restored ones.
     lock(&fresh.typed_ref::<dyn WindowStore<String, i64>>()).put(&"k".into(), Timestamp(5), 9);
-    assert_eq!(lock(&fresh_buffer).records[0].key, key("k", 5, 5));
+    assert_eq!(owned(&fresh_buffer)[0].1, key("k", 5, 5));
     Ok(())
 }
 

@@ -168,22 +168,13 @@ impl Task {
         if let Some(e) = buffer.error.take() {
             return Err(e);
         }
-        if buffer.records.is_empty() {
-            return Ok(());
-        }
-        let mut records = std::mem::take(&mut buffer.records);
-        drop(buffer);
         let partition = Some(self.ctx.task_id.partition);
         let headers = Headers::new();
-        for r in records.drain(..) {
-            self.ctx.collector.send(&r.topic, partition, Some(&r.key), r.value.as_deref(), timestamp, &headers)?;
-        }
-        // Hand the emptied vector back, keeping its capacity for the next record.
-        let mut buffer = lock(&self.ctx.changelog);
-        if buffer.records.is_empty() {
-            buffer.records = records;
-        }
-        Ok(())
+        let sent = buffer
+            .records()
+            .try_for_each(|r| self.ctx.collector.send(r.topic, partition, Some(r.key), r.value, timestamp, &headers));
+        buffer.clear();
+        sent
     }
 
     /// Commits the task's state: each processor flushes what it holds back (the record caches
