@@ -31,16 +31,23 @@ fn is_changelog(topic: &str) -> bool {
     topic.ends_with("-changelog")
 }
 
+/// The delivery opaque of a changelog record, whose acknowledged offset becomes a checkpoint;
+/// other records carry [`UNTRACKED`]. Told at send time, so the delivery report of another
+/// record needs not read (and check) its topic's name.
+const CHANGELOG: usize = 1;
+/// The delivery opaque of a record that is not a changelog's.
+const UNTRACKED: usize = 0;
+
 impl ClientContext for DeliveryTracker {}
 
 impl ProducerContext for DeliveryTracker {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, tracked: usize) {
         use rdkafka::Message;
         self.reports.fetch_add(1, Ordering::Relaxed);
         match result {
-            Ok(msg) if is_changelog(msg.topic()) => {
+            Ok(msg) if tracked == CHANGELOG => {
                 let mut acked = lock(&self.changelogs);
                 let (topic, partition) = (msg.topic(), msg.partition());
                 match acked.iter_mut().find(|(t, p, _)| *p == partition && t == topic) {
@@ -178,7 +185,9 @@ impl RecordCollector for KafkaCollector {
         timestamp: Timestamp,
         headers: &Headers,
     ) -> Result<()> {
-        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).timestamp(timestamp.0);
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(topic, if is_changelog(topic) { CHANGELOG } else { UNTRACKED })
+                .timestamp(timestamp.0);
         if let Some(k) = key {
             record = record.key(k);
         }

@@ -27,7 +27,7 @@ fn a_flush_returns_once_its_records_are_acknowledged() -> crate::Result<()> {
         let value = format!("v{i}");
         producer
             .inner
-            .send(BaseRecord::to("out").key("k").payload(&value))
+            .send(BaseRecord::with_opaque_to("out", 0).key("k").payload(&value))
             .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
         producer.flush(Duration::from_secs(10))?;
         assert_eq!(producer.inner.in_flight_count(), 0, "flush {i} left records in flight");
@@ -59,7 +59,7 @@ fn a_poll_serves_the_delivery_reports_of_every_partition() -> crate::Result<()> 
         let value = format!("v{i}");
         producer
             .inner
-            .send(BaseRecord::to("out").key("k").payload(&value).partition(i % 4))
+            .send(BaseRecord::with_opaque_to("out", 0).key("k").payload(&value).partition(i % 4))
             .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
     }
     // Each partition's batch is acknowledged with an event of its own.
@@ -71,5 +71,31 @@ fn a_poll_serves_the_delivery_reports_of_every_partition() -> crate::Result<()> 
     producer.poll();
     // Records stay in the producer until their reports are served.
     assert_eq!(producer.inner.in_flight_count(), 0, "one poll left delivery reports unserved");
+    Ok(())
+}
+
+#[test]
+fn only_changelog_records_leave_their_acknowledged_offsets_as_checkpoints() -> crate::Result<()> {
+    use crate::kafka::KafkaCollector;
+    use crate::record::Headers;
+    use crate::task::RecordCollector;
+    use crate::time::Timestamp;
+    let cluster = EmbeddedCluster::start()?;
+    let producer = producer_of(&cluster, 1)?;
+    cluster.create_topic("app-store-changelog", 2)?;
+    let mut collector = KafkaCollector { producer: producer.clone() };
+    let none = Headers::new();
+    for i in 0..5 {
+        let value = format!("v{i}");
+        collector.send("out", Some(0), Some(b"k"), Some(value.as_bytes()), Timestamp(i), &none)?;
+        collector.send("app-store-changelog", Some(1), Some(b"k"), Some(value.as_bytes()), Timestamp(i), &none)?;
+    }
+    collector.send("app-store-changelog", Some(0), Some(b"k"), None, Timestamp(5), &none)?;
+    producer.flush(Duration::from_secs(10))?;
+    let mut acked = producer.take_changelog_offsets();
+    acked.sort();
+    let want = vec![("app-store-changelog".to_string(), 0, 0), ("app-store-changelog".to_string(), 1, 4)];
+    assert_eq!(acked, want);
+    assert_eq!(producer.take_changelog_offsets(), vec![], "taken once");
     Ok(())
 }

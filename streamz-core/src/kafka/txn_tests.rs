@@ -22,7 +22,7 @@ fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() 
     producer.begin_if_needed()?;
     producer
         .inner
-        .send(BaseRecord::to("out").key("k").payload("v"))
+        .send(BaseRecord::with_opaque_to("out", 0).key("k").payload("v"))
         .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
     // The abort's EndTxn keeps failing with a retriable error past the abort's timeout.
     cluster.handle().request_errors(Api::EndTxn, &[Err::RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS; 1_000])?;
