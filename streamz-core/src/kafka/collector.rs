@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
 
 use super::kafka_error;
+use super::produce::{Outgoing, Topics};
 use crate::record::Headers;
 use crate::task::{lock, RecordCollector};
 use crate::time::Timestamp;
@@ -172,7 +172,15 @@ fn rejects_record(code: RDKafkaErrorCode) -> bool {
 
 /// Sends a task's output records with the thread's producer.
 pub(crate) struct KafkaCollector {
+    /// The topic handles of the producer: declared first, so released before it.
+    topics: Topics,
     pub(crate) producer: SharedProducer,
+}
+
+impl KafkaCollector {
+    pub(crate) fn new(producer: SharedProducer) -> Self {
+        KafkaCollector { topics: Topics::new(producer.inner.clone()), producer }
+    }
 }
 
 impl RecordCollector for KafkaCollector {
@@ -185,37 +193,19 @@ impl RecordCollector for KafkaCollector {
         timestamp: Timestamp,
         headers: &Headers,
     ) -> Result<()> {
-        let mut record: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(topic, if is_changelog(topic) { CHANGELOG } else { UNTRACKED })
-                .timestamp(timestamp.0);
-        if let Some(k) = key {
-            record = record.key(k);
-        }
-        if let Some(v) = value {
-            record = record.payload(v);
-        }
-        if let Some(p) = partition {
-            record = record.partition(p);
-        }
-        if !headers.is_empty() {
-            let owned = headers.iter().fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (name, value)| {
-                h.insert(Header { key: name, value: value.as_deref() })
-            });
-            record = record.headers(owned);
-        }
+        let opaque = if is_changelog(topic) { CHANGELOG } else { UNTRACKED };
+        let record = Outgoing { partition, key, value, timestamp: timestamp.0, headers, opaque };
         self.producer.begin_if_needed()?;
         loop {
-            match self.producer.inner.send(record) {
+            match self.topics.send(topic, &record) {
                 Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    self.producer.inner.poll(Duration::from_millis(10));
-                }
-                Err((KafkaError::MessageProduction(code), _)) if rejects_record(code) => {
+                Err(RDKafkaErrorCode::QueueFull) => self.producer.inner.poll(Duration::from_millis(10)),
+                Err(code) if rejects_record(code) => {
                     return Err(StreamsError::RecordRejected { topic: topic.to_string(), message: code.to_string() })
                 }
-                Err((e, _)) => {
-                    return Err(self.producer.failed(&format!("cannot send a record to topic `{topic}`"), e))
+                Err(code) => {
+                    let e = KafkaError::MessageProduction(code);
+                    return Err(self.producer.failed(&format!("cannot send a record to topic `{topic}`"), e));
                 }
             }
         }

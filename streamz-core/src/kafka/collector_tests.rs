@@ -83,7 +83,7 @@ fn only_changelog_records_leave_their_acknowledged_offsets_as_checkpoints() -> c
     let cluster = EmbeddedCluster::start()?;
     let producer = producer_of(&cluster, 1)?;
     cluster.create_topic("app-store-changelog", 2)?;
-    let mut collector = KafkaCollector { producer: producer.clone() };
+    let mut collector = KafkaCollector::new(producer.clone());
     let none = Headers::new();
     for i in 0..5 {
         let value = format!("v{i}");
@@ -97,5 +97,101 @@ fn only_changelog_records_leave_their_acknowledged_offsets_as_checkpoints() -> c
     let want = vec![("app-store-changelog".to_string(), 0, 0), ("app-store-changelog".to_string(), 1, 4)];
     assert_eq!(acked, want);
     assert_eq!(producer.take_changelog_offsets(), vec![], "taken once");
+    Ok(())
+}
+
+/// What a consumer reads of topic `out` (`partitions` partitions, `count` records in all):
+/// `(partition, key, value, timestamp, headers)` in partition then offset order.
+#[allow(clippy::type_complexity)]
+fn read_back(
+    cluster: &EmbeddedCluster,
+    partitions: i32,
+    count: usize,
+) -> crate::Result<Vec<(i32, Option<Vec<u8>>, Option<Vec<u8>>, i64, Vec<(String, Option<Vec<u8>>)>)>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers as _, Message};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("group.id", "read-back")
+        .set("log_level", "0")
+        .create()
+        .map_err(|e| crate::kafka::kafka_error("consumer", e))?;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment
+            .add_partition_offset("out", p, Offset::Beginning)
+            .map_err(|e| crate::kafka::kafka_error("assign", e))?;
+    }
+    consumer.assign(&assignment).map_err(|e| crate::kafka::kafka_error("assign", e))?;
+    let mut read = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read.len() < count && Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
+        let m = message.map_err(|e| crate::kafka::kafka_error("poll", e))?;
+        let headers = m
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect())
+            .unwrap_or_default();
+        let (key, value) = (m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec));
+        read.push((m.partition(), key, value, m.timestamp().to_millis().unwrap_or(-1), headers));
+    }
+    read.sort_by_key(|r| r.0);
+    Ok(read)
+}
+
+#[test]
+fn the_collector_sends_keys_values_tombstones_timestamps_headers_and_partitions() -> crate::Result<()> {
+    use crate::kafka::KafkaCollector;
+    use crate::task::RecordCollector;
+    use crate::time::Timestamp;
+    let cluster = EmbeddedCluster::start()?;
+    let producer = producer_of(&cluster, 2)?;
+    let mut collector = KafkaCollector::new(producer.clone());
+    let headers =
+        vec![("h".to_string(), Some(b"x".to_vec())), ("n".to_string(), None), ("e".to_string(), Some(vec![]))];
+    let none = Vec::new();
+    collector.send("out", Some(1), Some(b"k1"), Some(b"v1"), Timestamp(1_000), &headers)?;
+    collector.send("out", Some(1), Some(b"k2"), None, Timestamp(1_001), &none)?;
+    collector.send("out", Some(0), None, Some(b"v3"), Timestamp(1_002), &none)?;
+    // No partition: the partitioner picks one (murmur2 of the key, as the producer is set up).
+    collector.send("out", None, Some(b"k4"), Some(b""), Timestamp(1_003), &headers)?;
+    producer.flush(Duration::from_secs(10))?;
+    let read = read_back(&cluster, 2, 4)?;
+    let by_key = |key: &[u8]| read.iter().find(|r| r.1.as_deref() == Some(key)).cloned();
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert_eq!(by_key(b"k1"), Some((1, Some(b"k1".to_vec()), Some(b"v1".to_vec()), 1_000, headers.clone())));
+    assert_eq!(by_key(b"k2"), Some((1, Some(b"k2".to_vec()), None, 1_001, vec![])));
+    assert!(read.contains(&(0, None, Some(b"v3".to_vec()), 1_002, vec![])), "{read:?}");
+    let k4 = by_key(b"k4").expect("k4 was read");
+    assert_eq!((k4.2, k4.3, k4.4), (Some(vec![]), 1_003, headers));
+    Ok(())
+}
+
+#[test]
+fn a_record_the_producer_refuses_is_rejected_naming_its_topic() -> crate::Result<()> {
+    use crate::kafka::KafkaCollector;
+    use crate::task::RecordCollector;
+    use crate::time::Timestamp;
+    let cluster = EmbeddedCluster::start()?;
+    cluster.create_topic("out", 1)?;
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("message.max.bytes", "2000")
+        .set("log_level", "0")
+        .clone();
+    let producer = SharedProducer::new(&config)?;
+    let mut collector = KafkaCollector::new(producer);
+    let headers = vec![("h".to_string(), Some(b"x".to_vec()))];
+    let big = vec![7u8; 10_000];
+    match collector.send("out", Some(0), Some(b"k"), Some(&big), Timestamp(1), &headers) {
+        Err(crate::StreamsError::RecordRejected { topic, message }) => {
+            assert_eq!(topic, "out");
+            assert!(message.contains("too large"), "{message}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    // The collector goes on with the next record.
+    collector.send("out", Some(0), Some(b"k"), Some(b"small"), Timestamp(2), &headers)?;
     Ok(())
 }

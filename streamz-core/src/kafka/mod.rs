@@ -11,6 +11,7 @@ mod collector;
 mod consumer;
 mod embedded;
 mod errors;
+mod produce;
 mod restore;
 mod standby;
 mod tools;

@@ -208,7 +208,7 @@ impl ThreadCore {
     /// Builds task `id`, its stores opened in its directory.
     fn open_task(&mut self, id: TaskId) -> Result<Task> {
         let env = TaskEnv {
-            collector: Box::new(KafkaCollector { producer: self.producer.clone() }),
+            collector: Box::new(KafkaCollector::new(self.producer.clone())),
             metrics: self.env.shared.metrics.clone(),
             wall_clock: Timestamp::now(),
             policies: self.env.config.policies.clone(),
