@@ -71,7 +71,7 @@ impl Topics {
             true => std::ptr::null_mut(),
             false => native_headers(record.headers),
         };
-        let mut vus = [
+        let vus = [
             vu(T::RD_KAFKA_VTYPE_RKT, rd::rd_kafka_vu_s__bindgen_ty_1 { rkt }),
             vu(T::RD_KAFKA_VTYPE_PARTITION, rd::rd_kafka_vu_s__bindgen_ty_1 { i32_: record.partition.unwrap_or(-1) }),
             vu(T::RD_KAFKA_VTYPE_MSGFLAGS, rd::rd_kafka_vu_s__bindgen_ty_1 { i: rd::RD_KAFKA_MSG_F_COPY }),
@@ -84,7 +84,7 @@ impl Topics {
         let count = if headers.is_null() { vus.len() - 1 } else { vus.len() };
         // SAFETY: the client and the topic handle are alive; every pointer in `vus` is valid
         // for the call, which copies the key and value (`RD_KAFKA_MSG_F_COPY`).
-        let error = unsafe { rd::rd_kafka_produceva(self.producer.client().native_ptr(), vus.as_mut_ptr(), count) };
+        let error = unsafe { rd::rd_kafka_produceva(self.producer.client().native_ptr(), vus.as_ptr(), count) };
         if error.is_null() {
             // The headers now belong to the queued record.
             return Ok(());
