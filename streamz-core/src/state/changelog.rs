@@ -11,9 +11,10 @@ use crate::Result;
 /// The changes of a task's logged stores, in the order they were made, and the first change
 /// that could not be encoded (reported when the task sends the buffer).
 ///
-/// The key and value bytes of every change sit back to back in two byte arenas that keep their
-/// capacity from one commit to the next, so logging a change allocates nothing once the
-/// buffer has grown to a commit's worth of changes.
+/// The key and value bytes of every change sit back to back in two byte arenas. The task sends
+/// and clears the buffer after each record (and after punctuations and at commits); the arenas
+/// keep their capacity, so logging a change allocates nothing once they have grown to one
+/// record's worth of changes.
 #[derive(Debug, Default)]
 pub(crate) struct ChangelogBuffer {
     topics: Vec<Arc<str>>,
@@ -46,7 +47,7 @@ pub(crate) struct ChangelogRecord<'a> {
 impl ChangelogBuffer {
     /// The index of `topic` among the buffer's topics, added if new.
     fn topic_index(&mut self, topic: &Arc<str>) -> usize {
-        match self.topics.iter().position(|t| Arc::ptr_eq(t, topic) || t == topic) {
+        match self.topics.iter().position(|t| t == topic) {
             Some(index) => index,
             None => {
                 self.topics.push(topic.clone());
