@@ -1,21 +1,31 @@
-//! Flushing and polling a thread's producer, on the embedded cluster.
+//! Flushing and polling a thread's producer, and what its collector sends, on the embedded
+//! cluster.
 
 use std::time::{Duration, Instant};
 
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::ClientConfig;
 
-use crate::kafka::{EmbeddedCluster, SharedProducer};
+use crate::kafka::{EmbeddedCluster, KafkaCollector, SharedProducer};
+use crate::record::Headers;
+use crate::task::RecordCollector;
+use crate::time::Timestamp;
+
+/// A producer of `cluster` (linger 5 ms) with the `extra` settings, after creating topic `out`
+/// with `partitions`.
+fn producer_with(cluster: &EmbeddedCluster, partitions: i32, extra: &[(&str, &str)]) -> crate::Result<SharedProducer> {
+    cluster.create_topic("out", partitions)?;
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", cluster.bootstrap_servers()).set("linger.ms", "5").set("log_level", "0");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    SharedProducer::new(&config)
+}
 
 /// A producer of `cluster` (linger 5 ms), after creating topic `out` with `partitions`.
 fn producer_of(cluster: &EmbeddedCluster, partitions: i32) -> crate::Result<SharedProducer> {
-    cluster.create_topic("out", partitions)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("linger.ms", "5")
-        .set("log_level", "0")
-        .clone();
-    SharedProducer::new(&config)
+    producer_with(cluster, partitions, &[])
 }
 
 #[test]
@@ -76,10 +86,6 @@ fn a_poll_serves_the_delivery_reports_of_every_partition() -> crate::Result<()> 
 
 #[test]
 fn only_changelog_records_leave_their_acknowledged_offsets_as_checkpoints() -> crate::Result<()> {
-    use crate::kafka::KafkaCollector;
-    use crate::record::Headers;
-    use crate::task::RecordCollector;
-    use crate::time::Timestamp;
     let cluster = EmbeddedCluster::start()?;
     let producer = producer_of(&cluster, 1)?;
     cluster.create_topic("app-store-changelog", 2)?;
@@ -142,9 +148,6 @@ fn read_back(
 
 #[test]
 fn the_collector_sends_keys_values_tombstones_timestamps_headers_and_partitions() -> crate::Result<()> {
-    use crate::kafka::KafkaCollector;
-    use crate::task::RecordCollector;
-    use crate::time::Timestamp;
     let cluster = EmbeddedCluster::start()?;
     let producer = producer_of(&cluster, 2)?;
     let mut collector = KafkaCollector::new(producer.clone());
@@ -170,17 +173,8 @@ fn the_collector_sends_keys_values_tombstones_timestamps_headers_and_partitions(
 
 #[test]
 fn a_record_the_producer_refuses_is_rejected_naming_its_topic() -> crate::Result<()> {
-    use crate::kafka::KafkaCollector;
-    use crate::task::RecordCollector;
-    use crate::time::Timestamp;
     let cluster = EmbeddedCluster::start()?;
-    cluster.create_topic("out", 1)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("message.max.bytes", "2000")
-        .set("log_level", "0")
-        .clone();
-    let producer = SharedProducer::new(&config)?;
+    let producer = producer_with(&cluster, 1, &[("message.max.bytes", "2000")])?;
     let mut collector = KafkaCollector::new(producer);
     let headers = vec![("h".to_string(), Some(b"x".to_vec()))];
     let big = vec![7u8; 10_000];
