@@ -30,9 +30,10 @@ use crate::Result;
 /// How often the standby thread reads the group's assignment.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 
-/// A standby store commits (writes what it read, with its checkpoint) after this many records
-/// or [`COMMIT_INTERVAL`], whichever comes first.
+/// A standby store commits (writes what it read, with its checkpoint) after this many records,
+/// [`COMMIT_BYTES`] of keys and values or [`COMMIT_INTERVAL`], whichever comes first.
 const COMMIT_RECORDS: u64 = 10_000;
+const COMMIT_BYTES: usize = super::restore_batch::RESTORE_BATCH_BYTES;
 const COMMIT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The standby tasks of an instance, shared by its standby thread (which keeps them up to
@@ -56,6 +57,8 @@ struct StandbyStore {
     next: i64,
     committed: i64,
     since_commit: u64,
+    /// Bytes of keys and values applied since the last commit.
+    bytes_since_commit: usize,
 }
 
 impl Standbys {
@@ -87,13 +90,37 @@ impl StandbyTask {
             if store.next == store.committed || !(all || store.since_commit >= COMMIT_RECORDS) {
                 continue;
             }
-            match store.entry.control.commit(Some(store.next)) {
-                Ok(()) => {
-                    store.committed = store.next;
-                    store.since_commit = 0;
-                }
-                Err(e) => tracing::warn!(store = %store.name, error = %e, "cannot commit a standby store"),
+            store.commit();
+        }
+    }
+}
+
+impl StandbyStore {
+    /// Applies the changelog record at `offset` (skipped when the store already holds it);
+    /// commits at once after [`COMMIT_BYTES`], so large records do not pile up in memory.
+    fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<bool> {
+        if offset < self.next {
+            return Ok(false);
+        }
+        self.entry.restore(key, value)?;
+        self.next = offset + 1;
+        self.since_commit += 1;
+        self.bytes_since_commit += key.len() + value.map_or(0, <[u8]>::len);
+        if self.bytes_since_commit >= COMMIT_BYTES {
+            self.commit();
+        }
+        Ok(true)
+    }
+
+    /// Writes what the store read, with its checkpoint; a failure is logged.
+    fn commit(&mut self) {
+        match self.entry.control.commit(Some(self.next)) {
+            Ok(()) => {
+                self.committed = self.next;
+                self.since_commit = 0;
+                self.bytes_since_commit = 0;
             }
+            Err(e) => tracing::warn!(store = %self.name, error = %e, "cannot commit a standby store"),
         }
     }
 }
@@ -235,13 +262,7 @@ impl Keeper {
             let Some(id) = tailed.get(topic).and_then(|p| p.get(&partition)) else { return Ok(()) };
             let Some(task) = tasks.get_mut(id) else { return Ok(()) };
             let Some(store) = task.stores.iter_mut().find(|s| &*s.topic == topic) else { return Ok(()) };
-            if offset < store.next {
-                return Ok(());
-            }
-            store.entry.restore(key, value)?;
-            store.next = offset + 1;
-            store.since_commit += 1;
-            applied += 1;
+            applied += u64::from(store.apply(offset, key, value)?);
             Ok(())
         };
         let result = self.tail.poll(10_000, Duration::from_millis(100), &mut apply);
@@ -318,7 +339,15 @@ impl Keeper {
                     low
                 }
             };
-            stores.push(StandbyStore { name, topic, entry, next, committed: next, since_commit: 0 });
+            stores.push(StandbyStore {
+                name,
+                topic,
+                entry,
+                next,
+                committed: next,
+                since_commit: 0,
+                bytes_since_commit: 0,
+            });
         }
         for store in &stores {
             self.tail.add(&store.topic, id.partition, store.next)?;

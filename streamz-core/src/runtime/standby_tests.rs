@@ -94,3 +94,32 @@ fn owners_come_from_the_stateful_sub_topologies_source_partitions() {
     assert_eq!(owners, want);
     assert_eq!(all, instances(&["i1", "i2"]));
 }
+
+#[test]
+fn a_standby_store_commits_after_eight_mebibytes_of_large_records() -> Result<()> {
+    use crate::runtime::noted_store::{entry, Noted};
+    let noted = Arc::new(Noted::default());
+    let mut store = StandbyStore {
+        name: "store".into(),
+        topic: "store-changelog".into(),
+        entry: entry(&noted),
+        next: 5,
+        committed: 5,
+        since_commit: 0,
+        bytes_since_commit: 0,
+    };
+    assert!(!store.apply(4, b"key", Some(b"value"))?, "a record the store holds is skipped");
+    let value = vec![1u8; (1 << 20) - 3];
+    for offset in 5..22 {
+        assert!(store.apply(offset, b"key", Some(&value))?);
+    }
+    assert_eq!(*noted.records.lock().unwrap(), 17);
+    assert_eq!(*noted.commits.lock().unwrap(), vec![Some(13), Some(21)], "a commit after every 8 MiB");
+    assert_eq!((store.committed, store.next, store.since_commit), (21, 22, 1));
+    // Small records wait for the record count or the interval.
+    for offset in 22..1_000 {
+        store.apply(offset, b"k", Some(b"v"))?;
+    }
+    assert_eq!(noted.commits.lock().unwrap().len(), 2);
+    Ok(())
+}

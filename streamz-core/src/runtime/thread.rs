@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use super::app::AppShared;
 use super::eos::new_producer;
+use super::restore_batch::RestoreBatch;
 use super::StreamsConfig;
-use super::{ProcessingGuarantee, RestoreProgress, StateRestoreListener};
+use super::{ProcessingGuarantee, RestoreProgress};
 use crate::kafka::{
     consumer_config, restore_consumer_config, KafkaAdmin, KafkaCollector, OffsetCommitter, PartitionEvents,
-    RestoreConsumer, RestoreJob, RestoreSink, Restored, SharedProducer, StreamConsumer,
+    RestoreConsumer, RestoreJob, Restored, SharedProducer, StreamConsumer,
 };
 use crate::record::RawRecord;
 use crate::task::{lock, FastMap, StoreEntry, Task, TaskId};
@@ -228,8 +229,7 @@ impl ThreadCore {
     /// Restores every logged store of `tasks` from its changelog partition, from the store's
     /// checkpoint (its beginning when the store has none, or one outside the partition's
     /// offsets, after clearing the store) to the end offset at this moment, before the tasks
-    /// process anything. Commits a store every
-    /// [`RESTORE_BATCH`] records.
+    /// process anything. Commits a store every batch ([`RestoreBatch`]).
     fn restore_stores(&self, tasks: &[(TaskId, Task)]) -> Result<()> {
         let started = Instant::now();
         let mut stores: Vec<StoreRestore<'_>> = Vec::new();
@@ -245,16 +245,7 @@ impl ThreadCore {
         while !stores.is_empty() {
             let mut batches: Vec<RestoreBatch<'_>> = stores
                 .iter()
-                .map(|s| RestoreBatch {
-                    name: s.name,
-                    id: s.id,
-                    topic: s.topic,
-                    entry: s.entry,
-                    listener,
-                    checkpoint: s.checkpoint,
-                    span: (0, 0),
-                    n: 0,
-                })
+                .map(|s| RestoreBatch::new(s.name, s.id, s.topic, s.entry, s.checkpoint, listener))
                 .collect();
             let mut jobs: Vec<RestoreJob<'_>> = batches
                 .iter_mut()
@@ -339,59 +330,6 @@ struct StoreRestore<'a> {
     topic: &'a str,
     entry: &'a StoreEntry,
     checkpoint: Option<i64>,
-}
-
-/// How many changelog records a restore applies between two commits of the store.
-const RESTORE_BATCH: u64 = 100_000;
-
-/// The restore of one store: applies records and commits the store every
-/// [`RESTORE_BATCH`] records with the offset after the last one, so an interrupted restore
-/// continues where it stopped.
-struct RestoreBatch<'a> {
-    name: &'a str,
-    id: TaskId,
-    topic: &'a str,
-    entry: &'a StoreEntry,
-    listener: Option<&'a dyn StateRestoreListener>,
-    checkpoint: Option<i64>,
-    /// The offsets the restore reads, `from..end`.
-    span: (i64, i64),
-    n: u64,
-}
-
-impl RestoreSink for RestoreBatch<'_> {
-    fn start(&mut self, from: i64, end: i64) -> Result<()> {
-        self.span = (from, end);
-        self.report(|l, p| l.on_restore_start(p));
-        Ok(())
-    }
-
-    fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<()> {
-        self.entry.restore(key, value)?;
-        self.n += 1;
-        if self.n.is_multiple_of(RESTORE_BATCH) {
-            self.entry.control.commit(Some(offset + 1))?;
-            self.report(|l, p| l.on_batch_restored(p));
-        }
-        Ok(())
-    }
-}
-
-impl RestoreBatch<'_> {
-    fn report(&self, call: impl Fn(&dyn StateRestoreListener, &RestoreProgress<'_>)) {
-        let Some(listener) = self.listener else { return };
-        let progress = RestoreProgress {
-            store: self.name,
-            task: self.id,
-            topic: self.topic,
-            partition: self.id.partition,
-            start_offset: self.span.0,
-            end_offset: self.span.1,
-            from_checkpoint: self.checkpoint.is_some(),
-            restored: self.n,
-        };
-        call(listener, &progress);
-    }
 }
 
 /// The rebalance callbacks of a thread's consumer.

@@ -15,6 +15,8 @@ mod task;
 
 pub use collector::RecordCollector;
 pub(crate) use context::StoreEntry;
+#[cfg(test)]
+pub(crate) use context::{RestoreFn, StoreControl};
 pub use context::{StoreRef, TaskContext, TaskId};
 pub(crate) use fast_hash::FastMap;
 pub use metrics::Metrics;
