@@ -114,9 +114,10 @@ mod tests {
         }
         assert_eq!(consumers[0].get("max.partition.fetch.bytes"), Some("10485760"));
         assert_eq!(consumers[1].get("max.partition.fetch.bytes"), Some("10485760"));
-        // A restore reads smaller fetches.
-        assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("2097152"));
+        // A restore reads smaller fetches, and fewer records ahead (changelog records are small).
+        assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("524288"));
         assert_eq!(consumers[2].get("fetch.max.bytes"), Some("8388608"));
+        assert_eq!(consumers[2].get("queued.min.messages"), Some("20000"));
     }
 
     #[test]

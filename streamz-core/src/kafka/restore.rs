@@ -58,8 +58,15 @@ pub(crate) struct RestoreConsumer {
 }
 
 /// The configuration of a restore consumer: no group membership or commits, fetches of up to
-/// 8 MiB (2 MiB per partition) with a small read-ahead ([`read_ahead`](super::client::read_ahead)),
-/// and an end-of-partition event so gaps in offsets (compaction) do not stall it.
+/// 8 MiB (512 KiB per partition) with a small read-ahead
+/// ([`read_ahead`](super::client::read_ahead)) of at most 20,000 records a partition, and an
+/// end-of-partition event so gaps in offsets (compaction) do not stall it.
+///
+/// A changelog's records are often small (a count is a key and 8 bytes), and librdkafka keeps
+/// each record it read ahead in a few hundred bytes of its own: a read-ahead bounded by bytes
+/// alone would hold hundreds of thousands of records and more memory than the store it
+/// restores. Records of 30 bytes restore as fast with these bounds, in less than half the
+/// memory of 2 MiB fetches and 100,000 records.
 pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     super::client::read_ahead(&mut c)
@@ -71,10 +78,10 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "true")
-        // Smaller fetches than a stream thread's 10 MiB: as fast here, and half the memory.
-        .set("max.partition.fetch.bytes", "2097152")
+        // Smaller fetches than a stream thread's 10 MiB: as fast here, in less memory.
+        .set("max.partition.fetch.bytes", "524288")
         .set("fetch.max.bytes", "8388608")
-        .set("queued.min.messages", "100000");
+        .set("queued.min.messages", "20000");
     if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
         // Only committed changes come back: an aborted transaction's writes are skipped.
         c.set("isolation.level", "read_committed");
