@@ -11,7 +11,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use super::batch::{Consumed, RecordQueue};
 use super::kafka_error;
 use crate::record::{Headers, RawRecord};
-use crate::task::lock;
+use crate::task::{buffers, lock};
 use crate::time::Timestamp;
 use crate::Result;
 
@@ -304,8 +304,8 @@ fn raw_of(consumed: &Consumed<'_>, topics: &mut TopicNames) -> RawRecord {
         partition: consumed.partition(),
         offset: consumed.offset(),
         timestamp: Timestamp(consumed.timestamp()),
-        key: consumed.key().map(<[u8]>::to_vec),
-        value: consumed.payload().map(<[u8]>::to_vec),
+        key: consumed.key().map(buffers::copy_of),
+        value: consumed.payload().map(buffers::copy_of),
         headers: consumed.headers(),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! The same tasks run under the test driver and under the Kafka runtime.
 
+pub(crate) mod buffers;
 mod collector;
 mod context;
 mod fast_hash;

@@ -17,11 +17,12 @@ pub(crate) trait SourceNode: Send {
     /// The event time of `raw` according to the source's timestamp extractor; `wall_clock`
     /// is the task's wall-clock time (the wall-clock extractor's answer).
     fn extract_timestamp(&self, raw: &RawRecord, wall_clock: Timestamp) -> Result<Timestamp>;
-    /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`.
+    /// Decodes `raw` and sends it down the sub-topology with event time `timestamp`; takes
+    /// its headers, and leaves its key and value bytes to the caller.
     ///
     /// Applies the deserialization and processing policies: returns `Err` only for an error
     /// that stops the task.
-    fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
+    fn process(&mut self, raw: &mut RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()>;
     /// The source's own deserialization policy, overriding the application's.
     fn deserialization_policy(&self) -> Option<ErrorPolicy>;
 }
@@ -126,7 +127,7 @@ impl Task {
     /// Processes the queued record with the smallest timestamp, then fires due stream-time
     /// punctuations. Returns `false` when nothing was queued.
     pub(crate) fn process_next(&mut self) -> Result<bool> {
-        let Some(Queued { raw, timestamp }) = self.queues.pop() else {
+        let Some(Queued { mut raw, timestamp }) = self.queues.pop() else {
             return Ok(false);
         };
         // The topic name is shared: replace it only when the record comes from another topic.
@@ -139,7 +140,12 @@ impl Task {
         let source = self.sources.get_mut(&raw.topic).ok_or_else(|| {
             StreamsError::Bug(format!("task {} lost the source of topic `{}`", self.ctx.task_id, raw.topic))
         })?;
-        source.process(raw, timestamp, &mut self.ctx)?;
+        let processed = source.process(&mut raw, timestamp, &mut self.ctx);
+        // The next records read are copied into these bytes.
+        for bytes in [raw.key.take(), raw.value.take()].into_iter().flatten() {
+            super::buffers::give_back(bytes);
+        }
+        processed?;
         self.send_changelog(timestamp)?;
         if !self.stream_punctuations.is_empty() {
             let now = self.ctx.stream_time;

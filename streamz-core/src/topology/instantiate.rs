@@ -238,7 +238,12 @@ impl crate::task::SourceNode for SharedSource {
         lock(&self.0).extract_timestamp(raw, wall_clock)
     }
 
-    fn process(&mut self, raw: crate::record::RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {
+    fn process(
+        &mut self,
+        raw: &mut crate::record::RawRecord,
+        timestamp: Timestamp,
+        task: &mut TaskContext,
+    ) -> Result<()> {
         lock(&self.0).process(raw, timestamp, task)
     }
 

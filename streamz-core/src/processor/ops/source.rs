@@ -64,18 +64,18 @@ impl<K: Clone + Send + 'static, V: Clone + Send + 'static> SourceNode for Source
     /// processing policy like a returned [`StreamsError::Processing`]. As in Kafka Streams,
     /// what the panicking record changed before the panic (stores, records already forwarded)
     /// stays changed.
-    fn process(&mut self, raw: RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {
-        let (key, value) = match self.decode(&raw) {
+    fn process(&mut self, raw: &mut RawRecord, timestamp: Timestamp, task: &mut TaskContext) -> Result<()> {
+        let (key, value) = match self.decode(raw) {
             Ok(kv) => kv,
             Err(e) => {
                 let policy = self.policy.as_ref().unwrap_or(&task.policies.deserialization).clone();
-                let (kind, position) = (ErrorKind::Deserialization, position(&raw));
-                return policy::apply(task, &policy, kind, "deserialization", &position, Some(&raw), e);
+                let (kind, position) = (ErrorKind::Deserialization, position(raw));
+                return policy::apply(task, &policy, kind, "deserialization", &position, Some(raw), e);
             }
         };
         // The input record as read is kept only when a processing error would send it on.
         let kept = matches!(task.policies.processing, ErrorPolicy::DeadLetter { .. }).then(|| raw.clone());
-        let record = Record { key, value, timestamp, headers: raw.headers };
+        let record = Record { key, value, timestamp, headers: std::mem::take(&mut raw.headers) };
         let children = &mut self.children;
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| forward(children, record, task)));
         let (exception, error) = match result {
