@@ -69,35 +69,68 @@ const EOS_STORE_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_
 /// How often the first thread looks for the state of tasks that moved away.
 const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Consecutive records of one partition in a batch: the tasks reading them, and the offset
+/// after the last one.
+struct Run {
+    topic: Arc<str>,
+    partition: i32,
+    readers: Vec<TaskId>,
+    next_offset: i64,
+}
+
 impl ThreadCore {
-    fn add(&mut self, raw: RawRecord) -> Result<()> {
+    /// Adds each record of `batch` to the tasks reading its partition, and notes the offset
+    /// to commit. A batch holds runs of records of one partition: the readers and the offset
+    /// are looked up once per run.
+    fn add_batch(&mut self, batch: Vec<RawRecord>) -> Result<()> {
+        let mut run: Option<Run> = None;
+        for raw in batch {
+            let same = run.as_ref().is_some_and(|r| {
+                r.partition == raw.partition && (Arc::ptr_eq(&r.topic, &raw.topic) || r.topic == raw.topic)
+            });
+            if !same {
+                if let Some(done) = run.take() {
+                    self.note_offset(done);
+                }
+                run = Some(self.run_of(&raw)?);
+            }
+            let Some(current) = run.as_mut() else { continue };
+            current.next_offset = raw.offset + 1;
+            // A record of a partition revoked while it was being fetched is not processed
+            // here: its new owner reads it again from the committed offset.
+            if let Some((last, rest)) = current.readers.split_last() {
+                for id in rest {
+                    if let Some(task) = self.tasks.get_mut(id) {
+                        task.add_record(raw.clone())?;
+                    }
+                }
+                if let Some(task) = self.tasks.get_mut(last) {
+                    task.add_record(raw)?;
+                }
+            }
+        }
+        if let Some(done) = run {
+            self.note_offset(done);
+        }
+        Ok(())
+    }
+
+    /// The tasks of this thread that read the partition of `raw`.
+    fn run_of(&self, raw: &RawRecord) -> Result<Run> {
         let Some(subs) = self.readers.get(&*raw.topic) else {
             return Err(StreamsError::Bug(format!("got a record of topic `{}` no sub-topology reads", raw.topic)));
         };
-        match self.offsets.get_mut(&(raw.topic.clone(), raw.partition)) {
-            Some(next) => *next = raw.offset + 1,
-            None => {
-                self.offsets.insert((raw.topic.clone(), raw.partition), raw.offset + 1);
-            }
-        }
-        // A record of a partition revoked while it was being fetched is not processed here:
-        // its new owner reads it again from the committed offset.
         let partition = raw.partition;
-        let mut readers = subs.iter().filter_map(|&sub| {
-            let id = TaskId { subtopology: sub, partition };
-            self.tasks.contains_key(&id).then_some(id)
-        });
-        let Some(first) = readers.next() else { return Ok(()) };
-        let rest: Vec<TaskId> = readers.collect();
-        for id in rest {
-            if let Some(task) = self.tasks.get_mut(&id) {
-                task.add_record(raw.clone())?;
-            }
-        }
-        match self.tasks.get_mut(&first) {
-            Some(task) => task.add_record(raw),
-            None => Ok(()),
-        }
+        let readers = subs
+            .iter()
+            .map(|&subtopology| TaskId { subtopology, partition })
+            .filter(|id| self.tasks.contains_key(id))
+            .collect();
+        Ok(Run { topic: raw.topic.clone(), partition, readers, next_offset: raw.offset + 1 })
+    }
+
+    fn note_offset(&mut self, run: Run) {
+        self.offsets.insert((run.topic, run.partition), run.next_offset);
     }
 
     fn process(&mut self) -> Result<u64> {
@@ -530,9 +563,7 @@ fn step(
         return Err(e);
     }
     if events.generation.load(Ordering::SeqCst) == generation {
-        for raw in batch {
-            core.add(raw)?;
-        }
+        core.add_batch(batch)?;
     }
     let processed = core.process()?;
     core.env.shared.metrics.add("records-processed", processed);
