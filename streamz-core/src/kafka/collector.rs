@@ -70,20 +70,32 @@ impl ProducerContext for DeliveryTracker {
     }
 }
 
-/// How long a flush serves delivery reports between two checks of what is still in flight.
-const FLUSH_POLL: Duration = Duration::from_millis(1);
+/// How long a flush sleeps between two checks of what is still in flight.
+const FLUSH_WAIT: Duration = Duration::from_micros(200);
+
+/// How many events of delivery reports a flush serves between two checks at most.
+const FLUSH_EVENTS: usize = 64;
 
 /// Waits until every record `producer` sent is acknowledged, or `timeout`.
 ///
 /// Not `Producer::flush(timeout)`: between two checks that serves delivery reports for a
 /// fixed 100 ms, so every flush with anything in flight lasted at least that long (under
-/// exactly-once, a commit every 100 ms spent about half its time there).
+/// exactly-once, a commit every 100 ms spent about half its time there). Nor a poll for a
+/// millisecond between checks: rust-rdkafka rounds a deadline's last fraction of a
+/// millisecond down to a wait of 0 ms, so such a poll spins, and took the CPU that the
+/// client's and the broker's threads needed to acknowledge the records. A flush sleeps
+/// [`FLUSH_WAIT`] instead, then serves the delivery reports that arrived.
 pub(crate) fn flush<C: ProducerContext>(producer: &BaseProducer<C>, timeout: Duration) -> KafkaResult<()> {
     let deadline = Instant::now() + timeout;
     loop {
+        // Each call also tells the client to send what lingers now.
         match producer.flush(Duration::ZERO) {
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
-                producer.poll(FLUSH_POLL);
+                std::thread::sleep(FLUSH_WAIT);
+                // Serves one event (delivery reports of a batch) per call, without waiting.
+                for _ in 0..FLUSH_EVENTS {
+                    producer.poll(Duration::ZERO);
+                }
             }
             done => return done,
         }

@@ -49,6 +49,39 @@ fn a_flush_returns_once_its_records_are_acknowledged() -> crate::Result<()> {
     Ok(())
 }
 
+/// CPU seconds this thread has used (user and system), in the kernel's clock ticks.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("this thread's /proc stat");
+    // The fields after the command name, which is in parentheses: utime and stime are the
+    // 12th and 13th of them.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("a command name") + 2..].split(' ').collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn a_flush_waiting_for_a_slow_broker_sleeps_instead_of_spinning() -> crate::Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    let producer = producer_of(&cluster, 1)?;
+    // Connected and the topic's leader known before the broker slows down.
+    producer
+        .inner
+        .send(BaseRecord::with_opaque_to("out", 0).key("k").payload("warm-up"))
+        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    producer.flush(Duration::from_secs(10))?;
+    cluster.handle().round_trip_time(Duration::from_millis(500))?;
+    producer
+        .inner
+        .send(BaseRecord::with_opaque_to("out", 0).key("k").payload("slow"))
+        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    let (started, cpu) = (Instant::now(), thread_cpu_ticks());
+    producer.flush(Duration::from_secs(10))?;
+    let (waited, used) = (started.elapsed(), thread_cpu_ticks() - cpu);
+    assert!(waited >= Duration::from_millis(400), "the flush waited {waited:?} for a 500 ms answer");
+    // Clock ticks are 10 ms: a flush that spins uses about as much CPU as it waits.
+    assert!(used <= 10, "the flush used {used} clock ticks of CPU while it waited {waited:?}");
+    Ok(())
+}
+
 /// Events waiting in the producer's queue (delivery reports among them).
 fn queued_events(producer: &SharedProducer) -> usize {
     use rdkafka::bindings as rd;

@@ -27,6 +27,12 @@ enum Command {
         api: RDKafkaApiKey,
         reply: mpsc::Sender<()>,
     },
+    /// The broker answers every request `delay` late.
+    #[cfg_attr(not(test), allow(dead_code))]
+    RoundTripTime {
+        delay: std::time::Duration,
+        reply: mpsc::Sender<std::result::Result<(), String>>,
+    },
 }
 
 /// Creates topics on an embedded cluster (its admin API is not served by the mock).
@@ -39,6 +45,7 @@ impl std::fmt::Debug for Command {
             Command::CreateTopic { name, partitions, .. } => write!(f, "CreateTopic({name}, {partitions})"),
             Command::RequestErrors { api, errors, .. } => write!(f, "RequestErrors({api:?}, {errors:?})"),
             Command::ClearRequestErrors { api, .. } => write!(f, "ClearRequestErrors({api:?})"),
+            Command::RoundTripTime { delay, .. } => write!(f, "RoundTripTime({delay:?})"),
         }
     }
 }
@@ -74,6 +81,20 @@ impl EmbeddedHandle {
         let stopped = || StreamsError::Kafka { message: "the embedded cluster has stopped".into(), retriable: false };
         self.0.send(Command::ClearRequestErrors { api, reply }).map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())
+    }
+
+    /// Makes the broker answer every request `delay` late (to test waits for answers).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn round_trip_time(&self, delay: std::time::Duration) -> Result<()> {
+        let (reply, answer) = mpsc::channel();
+        let fail = |message: String| StreamsError::Kafka { message, retriable: false };
+        self.0
+            .send(Command::RoundTripTime { delay, reply })
+            .map_err(|_| fail("the embedded cluster has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| fail("the embedded cluster has stopped".into()))?
+            .map_err(|e| fail(format!("cannot delay the embedded broker: {e}")))
     }
 }
 
@@ -127,6 +148,9 @@ impl EmbeddedCluster {
                             Command::ClearRequestErrors { api, reply } => {
                                 cluster.clear_request_errors(api);
                                 let _ = reply.send(());
+                            }
+                            Command::RoundTripTime { delay, reply } => {
+                                let _ = reply.send(cluster.broker_round_trip_time(1, delay).map_err(|e| e.to_string()));
                             }
                         }
                     }
