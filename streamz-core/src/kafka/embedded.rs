@@ -53,49 +53,41 @@ impl std::fmt::Debug for Command {
 impl EmbeddedHandle {
     /// Creates `name` with `partitions` partitions.
     pub(crate) fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        self.ask(|reply| Command::CreateTopic { name: name.to_string(), partitions, reply })?
+            .map_err(|e| cluster_error(format!("cannot create topic `{name}` on the embedded cluster: {e}")))
+    }
+
+    /// Sends the command `command` makes with a reply channel, and waits for the reply.
+    fn ask<T>(&self, command: impl FnOnce(mpsc::Sender<T>) -> Command) -> Result<T> {
         let (reply, answer) = mpsc::channel();
-        let fail = |message: String| StreamsError::Kafka { message, retriable: false };
-        self.0
-            .send(Command::CreateTopic { name: name.to_string(), partitions, reply })
-            .map_err(|_| fail("the embedded cluster has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| fail("the embedded cluster has stopped".into()))?
-            .map_err(|e| fail(format!("cannot create topic `{name}` on the embedded cluster: {e}")))
+        self.0.send(command(reply)).map_err(|_| cluster_error("the embedded cluster has stopped".into()))?;
+        answer.recv().map_err(|_| cluster_error("the embedded cluster has stopped".into()))
     }
 
     /// Makes the next requests of `api` fail with `errors`, one each, in order (to test how
     /// failures are handled).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn request_errors(&self, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) -> Result<()> {
-        let (reply, answer) = mpsc::channel();
-        let stopped = || StreamsError::Kafka { message: "the embedded cluster has stopped".into(), retriable: false };
-        self.0.send(Command::RequestErrors { api, errors: errors.to_vec(), reply }).map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())
+        self.ask(|reply| Command::RequestErrors { api, errors: errors.to_vec(), reply })
     }
 
     /// Drops the errors still queued for requests of `api`.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn clear_request_errors(&self, api: RDKafkaApiKey) -> Result<()> {
-        let (reply, answer) = mpsc::channel();
-        let stopped = || StreamsError::Kafka { message: "the embedded cluster has stopped".into(), retriable: false };
-        self.0.send(Command::ClearRequestErrors { api, reply }).map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())
+        self.ask(|reply| Command::ClearRequestErrors { api, reply })
     }
 
     /// Makes the broker answer every request `delay` late (to test waits for answers).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn round_trip_time(&self, delay: std::time::Duration) -> Result<()> {
-        let (reply, answer) = mpsc::channel();
-        let fail = |message: String| StreamsError::Kafka { message, retriable: false };
-        self.0
-            .send(Command::RoundTripTime { delay, reply })
-            .map_err(|_| fail("the embedded cluster has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| fail("the embedded cluster has stopped".into()))?
-            .map_err(|e| fail(format!("cannot delay the embedded broker: {e}")))
+        self.ask(|reply| Command::RoundTripTime { delay, reply })?
+            .map_err(|e| cluster_error(format!("cannot delay the embedded broker: {e}")))
     }
+}
+
+/// A Kafka error of the embedded cluster with `message`.
+fn cluster_error(message: String) -> StreamsError {
+    StreamsError::Kafka { message, retriable: false }
 }
 
 /// An in-process Kafka-protocol mock cluster, for demos and fast tests with no broker.

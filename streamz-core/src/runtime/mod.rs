@@ -16,9 +16,10 @@
 //! processes a record, restores each of its logged stores: a restore consumer (outside the
 //! group, committing nothing) reads the store's changelog partition up to its end offset at
 //! that moment and applies every record to the store without logging it again, committing
-//! the store every 100,000 records (or 8 MiB of keys and values). Progress is logged (`tracing` at info: store, partition,
-//! offsets, records), counted in the `restored-records` metric of [`RunningApp::metrics`],
-//! and reported to a [`StateRestoreListener`] if one is configured.
+//! the store every 100,000 records (or 8 MiB of keys and values). Progress is logged
+//! (`tracing` at info: store, partition, offsets, records), counted in the
+//! `restored-records` metric of [`RunningApp::metrics`], and reported to a
+//! [`StateRestoreListener`] if one is configured.
 //!
 //! # Checkpoints: restoring only what is missing
 //!

@@ -12,6 +12,22 @@ pub(crate) const RESTORE_BATCH: u64 = 100_000;
 /// most: a store holds what it restored in memory until the commit, and records can be large.
 pub(crate) const RESTORE_BATCH_BYTES: usize = 8 << 20;
 
+/// Records, and bytes of their keys and values, a store applied from its changelog since its
+/// last commit: what it holds in memory until then.
+#[derive(Debug, Default)]
+pub(crate) struct Uncommitted {
+    pub(crate) records: u64,
+    pub(crate) bytes: usize,
+}
+
+impl Uncommitted {
+    /// Counts a record with `key` and `value` (`None`: a tombstone, its key alone).
+    pub(crate) fn add(&mut self, key: &[u8], value: Option<&[u8]>) {
+        self.records += 1;
+        self.bytes += key.len() + value.map_or(0, <[u8]>::len);
+    }
+}
+
 /// The restore of one store: applies records and commits the store every
 /// [`RESTORE_BATCH`] records (or [`RESTORE_BATCH_BYTES`]) with the offset after the last
 /// one, so an interrupted restore continues where it stopped.
@@ -25,8 +41,7 @@ pub(crate) struct RestoreBatch<'a> {
     /// The offsets the restore reads, `from..end`.
     span: (i64, i64),
     n: u64,
-    /// Records, and bytes of their keys and values, applied since the last commit.
-    uncommitted: (u64, usize),
+    uncommitted: Uncommitted,
 }
 
 impl RestoreSink for RestoreBatch<'_> {
@@ -39,11 +54,9 @@ impl RestoreSink for RestoreBatch<'_> {
     fn apply(&mut self, offset: i64, key: &[u8], value: Option<&[u8]>) -> Result<()> {
         self.entry.restore(key, value)?;
         self.n += 1;
-        let (records, bytes) = &mut self.uncommitted;
-        *records += 1;
-        *bytes += key.len() + value.map_or(0, <[u8]>::len);
-        if *records >= RESTORE_BATCH || *bytes >= RESTORE_BATCH_BYTES {
-            self.uncommitted = (0, 0);
+        self.uncommitted.add(key, value);
+        if self.uncommitted.records >= RESTORE_BATCH || self.uncommitted.bytes >= RESTORE_BATCH_BYTES {
+            self.uncommitted = Uncommitted::default();
             self.entry.control.commit(Some(offset + 1))?;
             self.report(|l, p| l.on_batch_restored(p));
         }
@@ -62,7 +75,17 @@ impl<'a> RestoreBatch<'a> {
         checkpoint: Option<i64>,
         listener: Option<&'a dyn StateRestoreListener>,
     ) -> Self {
-        RestoreBatch { name, id, topic, entry, listener, checkpoint, span: (0, 0), n: 0, uncommitted: (0, 0) }
+        RestoreBatch {
+            name,
+            id,
+            topic,
+            entry,
+            listener,
+            checkpoint,
+            span: (0, 0),
+            n: 0,
+            uncommitted: Uncommitted::default(),
+        }
     }
 
     fn report(&self, call: impl Fn(&dyn StateRestoreListener, &RestoreProgress<'_>)) {

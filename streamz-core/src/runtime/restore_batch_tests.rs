@@ -13,18 +13,16 @@ impl StateRestoreListener for Batches {
     }
 }
 
+/// The restore of `entry` (task 0_3, no checkpoint), reporting its batches to `batches`.
+fn restore_of<'a>(entry: &'a StoreEntry, batches: &'a Batches) -> RestoreBatch<'a> {
+    RestoreBatch::new("store", TaskId { subtopology: 0, partition: 3 }, "store-changelog", entry, None, Some(batches))
+}
+
 #[test]
 fn small_records_are_committed_every_hundred_thousand() -> Result<()> {
     let noted = Arc::new(Noted::default());
     let (entry, batches) = (entry(&noted), Batches::default());
-    let mut batch = RestoreBatch::new(
-        "store",
-        TaskId { subtopology: 0, partition: 3 },
-        "store-changelog",
-        &entry,
-        None,
-        Some(&batches),
-    );
+    let mut batch = restore_of(&entry, &batches);
     batch.start(10, 250_010)?;
     for offset in 10..250_010 {
         batch.apply(offset, b"key", Some(b"value"))?;
@@ -39,14 +37,7 @@ fn small_records_are_committed_every_hundred_thousand() -> Result<()> {
 fn large_records_are_committed_every_eight_mebibytes() -> Result<()> {
     let noted = Arc::new(Noted::default());
     let (entry, batches) = (entry(&noted), Batches::default());
-    let mut batch = RestoreBatch::new(
-        "store",
-        TaskId { subtopology: 0, partition: 3 },
-        "store-changelog",
-        &entry,
-        None,
-        Some(&batches),
-    );
+    let mut batch = restore_of(&entry, &batches);
     let value = vec![7u8; (1 << 20) - 3];
     batch.start(0, 20)?;
     for offset in 0..20 {

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::restore_batch::{Uncommitted, RESTORE_BATCH_BYTES};
 use super::state_dir::StateDirectory;
 use super::thread::ThreadEnv;
 use crate::kafka::{restore_consumer_config, start_offset, ChangelogTail, GroupMember};
@@ -33,7 +34,7 @@ const REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 /// A standby store commits (writes what it read, with its checkpoint) after this many records,
 /// [`COMMIT_BYTES`] of keys and values or [`COMMIT_INTERVAL`], whichever comes first.
 const COMMIT_RECORDS: u64 = 10_000;
-const COMMIT_BYTES: usize = super::restore_batch::RESTORE_BATCH_BYTES;
+const COMMIT_BYTES: usize = RESTORE_BATCH_BYTES;
 const COMMIT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The standby tasks of an instance, shared by its standby thread (which keeps them up to
@@ -56,9 +57,7 @@ struct StandbyStore {
     /// The next changelog offset to apply, and the one the store last committed.
     next: i64,
     committed: i64,
-    since_commit: u64,
-    /// Bytes of keys and values applied since the last commit.
-    bytes_since_commit: usize,
+    since_commit: Uncommitted,
 }
 
 impl Standbys {
@@ -87,7 +86,7 @@ impl StandbyTask {
     /// reads the records again after its last checkpoint.
     fn commit(&mut self, all: bool) {
         for store in &mut self.stores {
-            if store.next == store.committed || !(all || store.since_commit >= COMMIT_RECORDS) {
+            if store.next == store.committed || !(all || store.since_commit.records >= COMMIT_RECORDS) {
                 continue;
             }
             store.commit();
@@ -104,9 +103,8 @@ impl StandbyStore {
         }
         self.entry.restore(key, value)?;
         self.next = offset + 1;
-        self.since_commit += 1;
-        self.bytes_since_commit += key.len() + value.map_or(0, <[u8]>::len);
-        if self.bytes_since_commit >= COMMIT_BYTES {
+        self.since_commit.add(key, value);
+        if self.since_commit.bytes >= COMMIT_BYTES {
             self.commit();
         }
         Ok(true)
@@ -117,8 +115,7 @@ impl StandbyStore {
         match self.entry.control.commit(Some(self.next)) {
             Ok(()) => {
                 self.committed = self.next;
-                self.since_commit = 0;
-                self.bytes_since_commit = 0;
+                self.since_commit = Uncommitted::default();
             }
             Err(e) => tracing::warn!(store = %self.name, error = %e, "cannot commit a standby store"),
         }
@@ -345,8 +342,7 @@ impl Keeper {
                 entry,
                 next,
                 committed: next,
-                since_commit: 0,
-                bytes_since_commit: 0,
+                since_commit: Uncommitted::default(),
             });
         }
         for store in &stores {

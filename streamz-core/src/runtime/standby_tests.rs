@@ -105,8 +105,7 @@ fn a_standby_store_commits_after_eight_mebibytes_of_large_records() -> Result<()
         entry: entry(&noted),
         next: 5,
         committed: 5,
-        since_commit: 0,
-        bytes_since_commit: 0,
+        since_commit: Default::default(),
     };
     assert!(!store.apply(4, b"key", Some(b"value"))?, "a record the store holds is skipped");
     let value = vec![1u8; (1 << 20) - 3];
@@ -115,7 +114,7 @@ fn a_standby_store_commits_after_eight_mebibytes_of_large_records() -> Result<()
     }
     assert_eq!(*noted.records.lock().unwrap(), 17);
     assert_eq!(*noted.commits.lock().unwrap(), vec![Some(13), Some(21)], "a commit after every 8 MiB");
-    assert_eq!((store.committed, store.next, store.since_commit), (21, 22, 1));
+    assert_eq!((store.committed, store.next, store.since_commit.records), (21, 22, 1));
     // Small records wait for the record count or the interval.
     for offset in 22..1_000 {
         store.apply(offset, b"k", Some(b"v"))?;

@@ -78,6 +78,13 @@ struct Run {
     next_offset: i64,
 }
 
+impl Run {
+    /// Whether `raw` belongs to this run: it is of the same partition.
+    fn holds(&self, raw: &RawRecord) -> bool {
+        self.partition == raw.partition && (Arc::ptr_eq(&self.topic, &raw.topic) || self.topic == raw.topic)
+    }
+}
+
 impl ThreadCore {
     /// Adds each record of `batch` to the tasks reading its partition, and notes the offset
     /// to commit. A batch holds runs of records of one partition: the readers and the offset
@@ -85,16 +92,15 @@ impl ThreadCore {
     fn add_batch(&mut self, batch: Vec<RawRecord>) -> Result<()> {
         let mut run: Option<Run> = None;
         for raw in batch {
-            let same = run.as_ref().is_some_and(|r| {
-                r.partition == raw.partition && (Arc::ptr_eq(&r.topic, &raw.topic) || r.topic == raw.topic)
-            });
-            if !same {
-                if let Some(done) = run.take() {
-                    self.note_offset(done);
+            let current = match &mut run {
+                Some(r) if r.holds(&raw) => r,
+                _ => {
+                    if let Some(done) = run.take() {
+                        self.note_offset(done);
+                    }
+                    run.insert(self.run_of(&raw)?)
                 }
-                run = Some(self.run_of(&raw)?);
-            }
-            let Some(current) = run.as_mut() else { continue };
+            };
             current.next_offset = raw.offset + 1;
             // A record of a partition revoked while it was being fetched is not processed
             // here: its new owner reads it again from the committed offset.
