@@ -58,6 +58,34 @@ fn stores_share_one_cache_and_write_buffer_manager() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The value of `name` in each column family section of the newest OPTIONS file RocksDB wrote
+/// in `dir`.
+fn rocksdb_option(dir: &Path, name: &str) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("a store directory")
+        .map(|f| f.expect("a directory entry").path())
+        .filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("OPTIONS-")))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("RocksDB writes an OPTIONS file")).expect("readable");
+    let prefix = format!("{name}=");
+    text.lines().filter_map(|l| l.trim().strip_prefix(&prefix).map(str::to_string)).collect()
+}
+
+#[test]
+fn a_store_has_an_eighth_of_the_memory_as_write_buffer_and_compacts_after_8_l0_files() -> anyhow::Result<()> {
+    assert_eq!(RocksDbMemory::new(64 << 20).write_buffer_bytes(), 8 << 20);
+    assert_eq!(RocksDbMemory::new(1 << 20).write_buffer_bytes(), 256 << 10, "at least 256 KiB");
+    assert_eq!(RocksDbMemory::new(1 << 30).write_buffer_bytes(), 16 << 20, "at most 16 MiB");
+    let dir = tempfile::tempdir()?;
+    let memory = RocksDbMemory::new(32 << 20);
+    let _kv = RocksDbKeyValueStore::<String, String>::open("kv", utf8(), dir.path(), &memory)?;
+    // Both column families: the data and the checkpoint.
+    assert_eq!(rocksdb_option(dir.path(), "write_buffer_size"), ["4194304", "4194304"]);
+    assert_eq!(rocksdb_option(dir.path(), "level0_file_num_compaction_trigger"), ["8", "8"]);
+    Ok(())
+}
+
 #[test]
 fn a_reopened_key_value_store_has_its_data() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
