@@ -91,14 +91,21 @@ pub(crate) fn flush<C: ProducerContext>(producer: &BaseProducer<C>, timeout: Dur
         // Each call also tells the client to send what lingers now.
         match producer.flush(Duration::ZERO) {
             Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
-                std::thread::sleep(FLUSH_WAIT);
-                // Serves one event (delivery reports of a batch) per call, without waiting.
-                for _ in 0..FLUSH_EVENTS {
-                    producer.poll(Duration::ZERO);
-                }
+                sleep_and_serve(producer);
             }
             done => return done,
         }
+    }
+}
+
+/// Sleeps [`FLUSH_WAIT`], then serves the delivery reports that arrived meanwhile (at most
+/// [`FLUSH_EVENTS`] events): how a flush, and a send finding the producer's queue full, wait
+/// for acknowledgements without spinning.
+fn sleep_and_serve<C: ProducerContext>(producer: &BaseProducer<C>) {
+    std::thread::sleep(FLUSH_WAIT);
+    // Serves one event (delivery reports of a batch) per call, without waiting.
+    for _ in 0..FLUSH_EVENTS {
+        producer.poll(Duration::ZERO);
     }
 }
 
@@ -211,7 +218,10 @@ impl RecordCollector for KafkaCollector {
         loop {
             match self.topics.send(topic, &record) {
                 Ok(()) => return Ok(()),
-                Err(RDKafkaErrorCode::QueueFull) => self.producer.inner.poll(Duration::from_millis(10)),
+                // Room comes back as delivery reports are served. Not `poll(10 ms)`: that
+                // waits the whole 10 ms even when room came at once, and spins its last
+                // fraction of a millisecond (see `flush`).
+                Err(RDKafkaErrorCode::QueueFull) => sleep_and_serve(&self.producer.inner),
                 Err(code) if rejects_record(code) => {
                     return Err(StreamsError::RecordRejected { topic: topic.to_string(), message: code.to_string() })
                 }

@@ -82,6 +82,28 @@ fn a_flush_waiting_for_a_slow_broker_sleeps_instead_of_spinning() -> crate::Resu
     Ok(())
 }
 
+#[test]
+fn a_send_finding_the_queue_full_waits_for_room_without_spinning() -> crate::Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    // Room for one record: the second waits until the first is acknowledged.
+    let producer = producer_with(&cluster, 1, &[("queue.buffering.max.messages", "1")])?;
+    let mut collector = KafkaCollector::new(producer.clone());
+    let none = Headers::new();
+    collector.send("out", Some(0), Some(b"k"), Some(b"warm-up"), Timestamp(0), &none)?;
+    producer.flush(Duration::from_secs(10))?;
+    cluster.handle().round_trip_time(Duration::from_millis(500))?;
+    collector.send("out", Some(0), Some(b"k"), Some(b"first"), Timestamp(1), &none)?;
+    let (started, cpu) = (Instant::now(), thread_cpu_ticks());
+    collector.send("out", Some(0), Some(b"k"), Some(b"second"), Timestamp(2), &none)?;
+    let (waited, used) = (started.elapsed(), thread_cpu_ticks() - cpu);
+    assert!(waited >= Duration::from_millis(400), "the second send waited {waited:?} for a 500 ms answer");
+    assert!(used <= 10, "the send used {used} clock ticks of CPU while it waited {waited:?}");
+    producer.flush(Duration::from_secs(10))?;
+    let values: Vec<_> = read_back(&cluster, 1, 3)?.into_iter().map(|r| r.2).collect();
+    assert_eq!(values, [Some(b"warm-up".to_vec()), Some(b"first".to_vec()), Some(b"second".to_vec())]);
+    Ok(())
+}
+
 /// Events waiting in the producer's queue (delivery reports among them).
 fn queued_events(producer: &SharedProducer) -> usize {
     use rdkafka::bindings as rd;
