@@ -13,6 +13,28 @@ use crate::workloads::{Guarantee, System, Workload};
 /// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
+/// User plus system CPU seconds process `pid` used so far.
+pub(crate) fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it are fixed.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("odd /proc/<pid>/stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
+    // `after` starts at field 3 (state): utime is field 14, stime field 15.
+    Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
+}
+
+/// The process id of the Kafka broker on this machine (a JVM running `kafka.Kafka`), if one
+/// runs here: the harness also reads the broker's CPU time.
+pub(crate) fn broker_pid() -> Option<u32> {
+    let broker = |pid: u32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        cmdline.split(|b| *b == 0).any(|arg| arg == b"kafka.Kafka")
+    };
+    let pids = std::fs::read_dir("/proc").ok()?.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
+    pids.into_iter().find(|pid| broker(*pid))
+}
+
 /// A running application process.
 pub(crate) struct AppProcess {
     child: Child,
@@ -135,13 +157,7 @@ impl AppProcess {
     /// CPU time and peak RSS so far.
     pub(crate) fn usage(&self) -> anyhow::Result<Usage> {
         let pid = self.child.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        // The command name (field 2) may hold spaces; the fields after it are fixed.
-        let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("odd /proc/<pid>/stat")?;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| -> anyhow::Result<f64> { Ok(fields.get(i).context("short stat")?.parse::<f64>()?) };
-        // `after` starts at field 3 (state): utime is field 14, stime field 15.
-        let cpu_s = (ticks(11)? + ticks(12)?) / TICKS_PER_SECOND;
+        let cpu_s = cpu_seconds(pid)?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
         let hwm_kib: f64 = status
             .lines()

@@ -117,9 +117,16 @@ struct Env<'a> {
     client: KafkaClient,
     ks_classpath: String,
     inputs: Inputs,
+    /// The broker's process, when it runs on this machine.
+    broker_pid: Option<u32>,
 }
 
 impl Env<'_> {
+    /// The broker's CPU seconds so far (NaN when it does not run on this machine).
+    fn broker_cpu(&self) -> f64 {
+        self.broker_pid.and_then(|pid| crate::child::cpu_seconds(pid).ok()).unwrap_or(f64::NAN)
+    }
+
     fn launch(&self, case: Case, input: &str, output: &str) -> anyhow::Result<Launch> {
         let p = self.options.partitions;
         let mut extra = Vec::new();
@@ -172,15 +179,16 @@ impl Env<'_> {
         let (expected, missing) = Self::expected(case, produced);
         timer.expect(expected, missing);
         let app = AppProcess::start(&self.launch(case, input, &output)?, &self.ks_classpath)?;
-        let before = app.usage()?;
+        let (before, broker_before) = (app.usage()?, self.broker_cpu());
         let arrivals = timer.finish()?;
-        let after = app.usage()?;
+        let (after, broker_after) = (app.usage()?, self.broker_cpu());
         app.stop()?;
         let seconds = (arrivals.last - arrivals.first).as_secs_f64().max(1e-3);
         let n = produced.records as f64;
         Ok(Figures {
             records_per_s: n / seconds,
             cpu_s_per_m: (after.cpu_s - before.cpu_s) / n * 1e6,
+            broker_cpu_s_per_m: (broker_after - broker_before) / n * 1e6,
             peak_rss_mib: after.peak_rss_mib,
             ..Figures::default()
         })
@@ -217,14 +225,15 @@ impl Env<'_> {
         }
         launch.extra.push(("--restore-records", n.to_string()));
         let mut app = AppProcess::start(&launch, &self.ks_classpath)?;
-        let before = app.usage()?;
+        let (before, broker_before) = (app.usage()?, self.broker_cpu());
         let line = app.expect_line("restored", Duration::from_secs(600))?;
-        let after = app.usage()?;
+        let (after, broker_after) = (app.usage()?, self.broker_cpu());
         app.stop()?;
         let ms: f64 = line.split_whitespace().nth(2).and_then(|ms| ms.parse().ok()).context("odd `restored` line")?;
         Ok(Figures {
             records_per_s: n as f64 / (ms / 1e3).max(1e-3),
             cpu_s_per_m: (after.cpu_s - before.cpu_s) / n as f64 * 1e6,
+            broker_cpu_s_per_m: (broker_after - broker_before) / n as f64 * 1e6,
             peak_rss_mib: after.peak_rss_mib,
             p50_ms: f64::NAN,
             p99_ms: f64::NAN,
@@ -294,7 +303,8 @@ pub(crate) fn run(options: &Options, command_line: &str) -> anyhow::Result<()> {
         options.runs,
         report::HEADER
     );
-    let env = Env { options, bootstrap, client, ks_classpath, inputs };
+    let broker_pid = crate::child::broker_pid();
+    let env = Env { options, bootstrap, client, ks_classpath, inputs, broker_pid };
     let mut results: Vec<(Case, Vec<Figures>)> = Vec::new();
     let record = |results: &mut Vec<(Case, Vec<Figures>)>, case: Case, run: u64, f: Figures| {
         println!("{}", report::row(case, run, &f));

@@ -24,6 +24,10 @@ pub(crate) struct Figures {
     pub(crate) cpu_s_per_m: f64,
     /// Peak RSS of the application process, MiB.
     pub(crate) peak_rss_mib: f64,
+    /// CPU seconds of the broker's process over the same span as `cpu_s_per_m`, per million
+    /// input records (NaN when the broker does not run on this machine): what the
+    /// application's traffic costs the broker, which shares the machine.
+    pub(crate) broker_cpu_s_per_m: f64,
     /// The input rate of the latency phase, records/s.
     pub(crate) rate: u64,
     /// Latency at `rate`, ms.
@@ -50,8 +54,8 @@ pub(crate) fn quantile(sorted: &[i64], q: f64) -> f64 {
     sorted[i] as f64
 }
 
-pub(crate) const HEADER: &str = "| workload | guarantee | system | run | records/s | CPU-s / M records | peak RSS MiB | rate | p50 ms | p99 ms | load |\n\
-     |---|---|---|---|---|---|---|---|---|---|---|";
+pub(crate) const HEADER: &str = "| workload | guarantee | system | run | records/s | CPU-s / M records | broker CPU-s / M | peak RSS MiB | rate | p50 ms | p99 ms | load |\n\
+     |---|---|---|---|---|---|---|---|---|---|---|---|";
 
 fn ms(v: f64) -> String {
     if v.is_nan() {
@@ -61,14 +65,23 @@ fn ms(v: f64) -> String {
     }
 }
 
+fn cpu(v: f64) -> String {
+    if v.is_nan() {
+        "–".into()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 pub(crate) fn row(case: Case, run: u64, f: &Figures) -> String {
     format!(
-        "| {} | {} | {} | {run} | {:.0} | {:.2} | {:.0} | {} | {} | {} | {:.1} |",
+        "| {} | {} | {} | {run} | {:.0} | {:.2} | {} | {:.0} | {} | {} | {} | {:.1} |",
         case.workload.name(),
         case.guarantee.name(),
         case.system.label(),
         f.records_per_s,
         f.cpu_s_per_m,
+        cpu(f.broker_cpu_s_per_m),
         f.peak_rss_mib,
         if f.rate == 0 { "–".to_string() } else { f.rate.to_string() },
         ms(f.p50_ms),
@@ -110,8 +123,8 @@ fn ratio(a: f64, b: f64) -> String {
 /// Streams (default heap; RSS also to `-Xmx512m`) and to RAW.
 pub(crate) fn summary(results: &[(Case, Vec<Figures>)]) -> String {
     let mut out = String::from(
-        "| workload | guarantee | system | records/s | CPU-s / M records | peak RSS MiB | p50 ms | p99 ms |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "| workload | guarantee | system | records/s | CPU-s / M records | broker CPU-s / M | peak RSS MiB | p50 ms | p99 ms |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     let mut sorted: Vec<&(Case, Vec<Figures>)> = results.iter().filter(|(_, f)| !f.is_empty()).collect();
     sorted.sort_by_key(|(c, _)| *c);
@@ -119,12 +132,13 @@ pub(crate) fn summary(results: &[(Case, Vec<Figures>)]) -> String {
         let col = |get: fn(&Figures) -> f64, d| spread(figures.iter().map(get).collect(), d).1;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.workload.name(),
             case.guarantee.name(),
             case.system.label(),
             col(|f| f.records_per_s, 0),
             col(|f| f.cpu_s_per_m, 2),
+            col(|f| f.broker_cpu_s_per_m, 2),
             col(|f| f.peak_rss_mib, 0),
             col(|f| f.p50_ms, 0),
             col(|f| f.p99_ms, 0),
