@@ -88,7 +88,13 @@ pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, cl
         .set("group.id", format!("{}-global", config.application_id))
         .set("enable.auto.commit", "false")
         .set("max.partition.fetch.bytes", "10485760")
-        .set("enable.partition.eof", "false");
+        // Records deleted before they were read: go on from the oldest left, skip no more.
+        .set("auto.offset.reset", "earliest")
+        // The initial load ends at each partition's end, which can lie past its last record.
+        .set("enable.partition.eof", "true");
+    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
+        c.set("isolation.level", "read_committed");
+    }
     for (k, v) in &config.consumer_overrides {
         c.set(k, v);
     }
@@ -118,6 +124,18 @@ mod tests {
         assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("524288"));
         assert_eq!(consumers[2].get("fetch.max.bytes"), Some("8388608"));
         assert_eq!(consumers[2].get("queued.min.messages"), Some("20000"));
+    }
+
+    #[test]
+    fn the_global_consumer_reads_committed_records_under_exactly_once_and_reports_partition_ends() {
+        let at_least_once = global_consumer_config(&StreamsConfig::new("app"), "b:9092", "c");
+        assert_eq!(at_least_once.get("isolation.level"), None);
+        assert_eq!(at_least_once.get("enable.partition.eof"), Some("true"));
+        assert_eq!(at_least_once.get("auto.offset.reset"), Some("earliest"));
+        let exactly_once = StreamsConfig::new("app").processing_guarantee(ProcessingGuarantee::ExactlyOnce);
+        let c = global_consumer_config(&exactly_once, "b:9092", "c");
+        assert_eq!(c.get("isolation.level"), Some("read_committed"));
+        assert_eq!(c.get("group.id"), Some("app-global"));
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers as _, Message};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
-use super::batch::{Consumed, RecordQueue};
+use super::batch::{BatchQueue, Consumed, RecordQueue};
 use super::kafka_error;
 use crate::record::{Headers, RawRecord};
 use crate::task::{buffers, lock};
@@ -316,6 +317,17 @@ pub(crate) struct GlobalConsumer {
     topics: TopicNames,
 }
 
+/// What one read of the global consumer got.
+#[derive(Default)]
+pub(crate) struct GlobalBatch {
+    /// The records, in each partition's order.
+    pub(crate) records: Vec<RawRecord>,
+    /// The partitions (topic, partition) found at their end, after their records above: the
+    /// high watermark, or the last stable offset for a `read_committed` consumer. A partition
+    /// can end past its last record: at a transaction's marker, or with every record deleted.
+    pub(crate) at_end: Vec<(Arc<str>, i32)>,
+}
+
 impl GlobalConsumer {
     /// Assigns every partition of `topics` from the beginning; returns each partition's end
     /// offset (where the initial load ends).
@@ -347,15 +359,32 @@ impl GlobalConsumer {
         Ok((GlobalConsumer { consumer, topics: TopicNames::default() }, ends))
     }
 
-    /// Up to `max` records, waiting up to `timeout` for the first.
-    pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration) -> Result<Vec<RawRecord>> {
-        let mut out = Vec::new();
-        let mut wait = timeout;
-        while out.len() < max {
-            let Some(message) = self.consumer.poll(wait) else { break };
-            wait = Duration::ZERO;
-            let message = message.map_err(|e| kafka_error("cannot consume a global topic", e))?;
-            out.push(to_raw(&message, &mut self.topics));
+    /// Up to `max` records (and the partitions that reached their end), waiting up to
+    /// `timeout` for the first. Transient errors are logged; the next read tries again.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the consumer fails for good
+    /// (e.g. a topic was deleted, or authorization was refused).
+    pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration) -> Result<GlobalBatch> {
+        let mut out = GlobalBatch::default();
+        let mut queue = BatchQueue::new(&self.consumer, max)?;
+        let topics = &mut self.topics;
+        let mut failed = None;
+        queue.read(timeout, |consumed| {
+            match consumed.error() {
+                None => out.records.push(raw_of(consumed, topics)),
+                Some(RDKafkaErrorCode::PartitionEOF) => {
+                    out.at_end.push((topics.get(consumed.topic()), consumed.partition()))
+                }
+                Some(code) => {
+                    failed.get_or_insert(KafkaError::MessageConsumption(code));
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            consumer_error(e)?;
         }
         Ok(out)
     }

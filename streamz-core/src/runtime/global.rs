@@ -37,24 +37,36 @@ struct GlobalTasks {
     readers: HashMap<String, usize>,
 }
 
+/// How far a read of the global topics got: the next offset of each partition it read
+/// records of, and the partitions it found at their end.
+struct Progress {
+    next: Vec<(Arc<str>, i32, i64)>,
+    at_end: Vec<(Arc<str>, i32)>,
+}
+
 impl GlobalTasks {
-    fn apply(&mut self, consumer: &mut GlobalConsumer, timeout: Duration) -> Result<Vec<(String, i32, i64)>> {
+    fn apply(&mut self, consumer: &mut GlobalConsumer, timeout: Duration) -> Result<Progress> {
         let batch = consumer.poll_batch(10_000, timeout)?;
-        let mut seen = Vec::with_capacity(batch.len());
-        for raw in batch {
-            seen.push((raw.topic.to_string(), raw.partition, raw.offset));
+        let mut progress = Progress { next: Vec::new(), at_end: batch.at_end };
+        for raw in batch.records {
+            match progress.next.last_mut() {
+                Some((topic, partition, next)) if *partition == raw.partition && Arc::ptr_eq(topic, &raw.topic) => {
+                    *next = raw.offset + 1
+                }
+                _ => progress.next.push((raw.topic.clone(), raw.partition, raw.offset + 1)),
+            }
             if let Some(&i) = self.readers.get(&*raw.topic) {
                 self.tasks[i].add_record(raw)?;
                 while self.tasks[i].process_next()? {}
             }
         }
-        if !seen.is_empty() {
+        if !progress.next.is_empty() {
             // What a global store holds is rebuilt from its topic at each start: no checkpoint.
             for task in &mut self.tasks {
                 task.commit_stores(&[], true)?;
             }
         }
-        Ok(seen)
+        Ok(progress)
     }
 }
 
@@ -102,21 +114,31 @@ pub(crate) fn start(
         &topics,
         config.startup_timeout,
     )?;
-    let mut remaining: HashMap<(String, i32), i64> =
-        ends.into_iter().filter(|(_, _, high)| *high > 0).map(|(t, p, high)| ((t, p), high)).collect();
+    // Loaded when every partition's records up to its end offset were applied (or the
+    // consumer found it at its end: its last offsets can be transaction markers, or deleted).
+    let mut remaining: HashMap<(Arc<str>, i32), i64> =
+        ends.into_iter().filter(|(_, _, high)| *high > 0).map(|(t, p, high)| ((Arc::from(t), p), high)).collect();
     let deadline = Instant::now() + config.startup_timeout.max(Duration::from_secs(60));
     while !remaining.is_empty() {
         if Instant::now() > deadline {
+            let behind: Vec<String> = remaining.keys().map(|(t, p)| format!("`{t}` [{p}]")).collect();
             return Err(StreamsError::Kafka {
-                message: format!("global tables not loaded in time: {} partitions behind", remaining.len()),
+                message: format!(
+                    "global tables not loaded in time: partitions {} not read to their end",
+                    behind.join(", ")
+                ),
                 retriable: true,
             });
         }
-        for (topic, partition, offset) in tasks.apply(&mut consumer, Duration::from_millis(200))? {
+        let progress = tasks.apply(&mut consumer, Duration::from_millis(200))?;
+        for (topic, partition, next) in progress.next {
             let key = (topic, partition);
-            if remaining.get(&key).is_some_and(|&high| offset + 1 >= high) {
+            if remaining.get(&key).is_some_and(|&high| next >= high) {
                 remaining.remove(&key);
             }
+        }
+        for key in progress.at_end {
+            remaining.remove(&key);
         }
     }
     let shared = shared.clone();
