@@ -73,10 +73,11 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
     c
 }
 
-/// The read-ahead of a streamz consumer: at most 4 MiB queued, a full queue retried after
-/// 2 ms (librdkafka's default pauses the partition's fetches for 1 s).
+/// The read-ahead of a streamz consumer: at most 4 MiB and 20,000 records a partition
+/// queued, a full queue retried after 2 ms (librdkafka's default pauses the partition's
+/// fetches for 1 s).
 pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
-    c.set("queued.max.messages.kbytes", "4096").set("fetch.queue.backoff.ms", "2")
+    c.set("queued.max.messages.kbytes", "4096").set("queued.min.messages", "20000").set("fetch.queue.backoff.ms", "2")
 }
 
 /// Consumer settings added to every streamz and RAW consumer of a run, from

@@ -116,8 +116,7 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("fetch.max.bytes", "8388608")
-        .set("max.partition.fetch.bytes", "524288")
-        .set("queued.min.messages", "20000");
+        .set("max.partition.fetch.bytes", "524288");
     crate::raw::read_ahead(&mut config);
     for (k, v) in crate::raw::extra_consumer_settings() {
         config.set(k, v);

@@ -11,13 +11,15 @@ fn base(_config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConf
 }
 
 /// How much a consumer reads ahead of the application: at most 4 MiB of fetched records
-/// wait in its queue (librdkafka's default is 64 MiB), and a fetch that stopped because the
-/// queue was full is tried again after 2 ms (the default waits 1 s). A stream thread that
-/// keeps up needs little read-ahead from a broker nearby; a large queue only holds memory,
-/// and the 1 s pause after it fills stalls a fast consumer. One fetch may overshoot the
-/// queue bound.
+/// (librdkafka's default is 64 MiB) and at most 20,000 records a partition (its default is
+/// 100,000) wait in its queue, and a fetch that stopped because the queue was full is tried
+/// again after 2 ms (the default waits 1 s). A stream thread that keeps up needs little
+/// read-ahead from a broker nearby; a large queue only holds memory, and the 1 s pause after
+/// it fills stalls a fast consumer. librdkafka keeps each queued record in a few hundred bytes
+/// of its own besides the record's bytes, so for small records the count is the bound that
+/// applies. One fetch may overshoot the queue bound.
 pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
-    c.set("queued.max.messages.kbytes", "4096").set("fetch.queue.backoff.ms", "2")
+    c.set("queued.max.messages.kbytes", "4096").set("queued.min.messages", "20000").set("fetch.queue.backoff.ms", "2")
 }
 
 /// A consumer of the application's group: offsets committed by the runtime, reading from the
@@ -116,6 +118,7 @@ mod tests {
         ];
         for c in &consumers {
             assert_eq!(c.get("queued.max.messages.kbytes"), Some("4096"));
+            assert_eq!(c.get("queued.min.messages"), Some("20000"));
             assert_eq!(c.get("fetch.queue.backoff.ms"), Some("2"));
         }
         assert_eq!(consumers[0].get("max.partition.fetch.bytes"), Some("10485760"));
@@ -123,7 +126,6 @@ mod tests {
         // A restore reads smaller fetches, and fewer records ahead (changelog records are small).
         assert_eq!(consumers[2].get("max.partition.fetch.bytes"), Some("524288"));
         assert_eq!(consumers[2].get("fetch.max.bytes"), Some("8388608"));
-        assert_eq!(consumers[2].get("queued.min.messages"), Some("20000"));
     }
 
     #[test]

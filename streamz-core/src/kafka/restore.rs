@@ -80,8 +80,7 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         .set("enable.partition.eof", "true")
         // Smaller fetches than a stream thread's 10 MiB: as fast here, in less memory.
         .set("max.partition.fetch.bytes", "524288")
-        .set("fetch.max.bytes", "8388608")
-        .set("queued.min.messages", "20000");
+        .set("fetch.max.bytes", "8388608");
     if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
         // Only committed changes come back: an aborted transaction's writes are skipped.
         c.set("isolation.level", "read_committed");
