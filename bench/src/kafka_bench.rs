@@ -304,6 +304,7 @@ pub(crate) fn run(options: &Options, command_line: &str) -> anyhow::Result<()> {
         report::HEADER
     );
     let broker_pid = crate::child::broker_pid();
+    let janitor = crate::janitor::Janitor::new(&bootstrap)?;
     let env = Env { options, bootstrap, client, ks_classpath, inputs, broker_pid };
     let mut results: Vec<(Case, Vec<Figures>)> = Vec::new();
     let record = |results: &mut Vec<(Case, Vec<Figures>)>, case: Case, run: u64, f: Figures| {
@@ -364,7 +365,19 @@ pub(crate) fn run(options: &Options, command_line: &str) -> anyhow::Result<()> {
         if let Some(dir) = &options.results {
             report::write(dir, command_line, options, &results, &failures)?;
         }
+        // The inputs, and W4's full changelogs, serve the next runs.
+        let inputs = &env.inputs;
+        let kept = [
+            &inputs.orders,
+            &inputs.users,
+            &inputs.trades,
+            &inputs.w4_input,
+            &inputs.w4_streamz_app,
+            &inputs.w4_ks_app,
+        ];
+        janitor.sweep(&env.client, |t| kept.iter().any(|k| t == k.as_str() || t.starts_with(&format!("{k}-"))));
     }
+    janitor.sweep(&env.client, |_| false);
     let summary = report::summary(&results);
     for line in &failures {
         println!("FAILED: {line}");

@@ -13,6 +13,7 @@ mod child;
 mod driver_bench;
 mod fraud;
 mod input;
+mod janitor;
 mod kafka_bench;
 mod ks;
 mod raw;
