@@ -169,20 +169,9 @@ impl StreamConsumer {
         }
         if out.len() < max {
             let wait = if out.is_empty() { timeout.min(EVENT_WAIT) } else { Duration::ZERO };
-            let topics = &mut self.topics;
-            let mut failed = None;
-            self.records.read(max - out.len(), wait, |consumed| {
-                match consumed.error() {
-                    None => out.push(raw_of(consumed, topics)),
-                    Some(code) => {
-                        failed.get_or_insert(KafkaError::MessageConsumption(code));
-                    }
-                }
-                Ok(())
-            })?;
-            if let Some(e) = failed {
-                consumer_error(e)?;
-            }
+            let records = &mut self.records;
+            let room = max - out.len();
+            read_into(|each| records.read(room, wait, each), &mut self.topics, &mut out, |_, _, _| false)?;
         }
         Ok(out)
     }
@@ -253,6 +242,33 @@ impl StreamConsumer {
     /// Leaves the group (revoking partitions through the callbacks).
     pub(crate) fn unsubscribe(&self) {
         self.consumer.unsubscribe();
+    }
+}
+
+/// Runs one batch read (`read` passes each message to the function it is given): records go
+/// into `records`, with their topic names shared through `topics`; an event goes to `event`,
+/// which returns whether it handled it. The first event not handled is reported after the read,
+/// as [`consumer_error`] does.
+fn read_into(
+    read: impl FnOnce(&mut dyn FnMut(&Consumed<'_>) -> Result<()>) -> Result<usize>,
+    topics: &mut TopicNames,
+    records: &mut Vec<RawRecord>,
+    mut event: impl FnMut(RDKafkaErrorCode, &Consumed<'_>, &mut TopicNames) -> bool,
+) -> Result<()> {
+    let mut failed = None;
+    read(&mut |consumed| {
+        match consumed.error() {
+            None => records.push(raw_of(consumed, topics)),
+            Some(code) if event(code, consumed, topics) => {}
+            Some(code) => {
+                failed.get_or_insert(KafkaError::MessageConsumption(code));
+            }
+        }
+        Ok(())
+    })?;
+    match failed {
+        Some(e) => consumer_error(e),
+        None => Ok(()),
     }
 }
 
@@ -369,23 +385,15 @@ impl GlobalConsumer {
     pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration) -> Result<GlobalBatch> {
         let mut out = GlobalBatch::default();
         let mut queue = BatchQueue::new(&self.consumer, max)?;
-        let topics = &mut self.topics;
-        let mut failed = None;
-        queue.read(timeout, |consumed| {
-            match consumed.error() {
-                None => out.records.push(raw_of(consumed, topics)),
-                Some(RDKafkaErrorCode::PartitionEOF) => {
-                    out.at_end.push((topics.get(consumed.topic()), consumed.partition()))
-                }
-                Some(code) => {
-                    failed.get_or_insert(KafkaError::MessageConsumption(code));
-                }
+        let at_end = &mut out.at_end;
+        let end = |code, consumed: &Consumed<'_>, topics: &mut TopicNames| {
+            let ended = code == RDKafkaErrorCode::PartitionEOF;
+            if ended {
+                at_end.push((topics.get(consumed.topic()), consumed.partition()));
             }
-            Ok(())
-        })?;
-        if let Some(e) = failed {
-            consumer_error(e)?;
-        }
+            ended
+        };
+        read_into(|each| queue.read(timeout, each), &mut self.topics, &mut out.records, end)?;
         Ok(out)
     }
 }
