@@ -57,19 +57,12 @@ pub(crate) fn quantile(sorted: &[i64], q: f64) -> f64 {
 pub(crate) const HEADER: &str = "| workload | guarantee | system | run | records/s | CPU-s / M records | broker CPU-s / M | peak RSS MiB | rate | p50 ms | p99 ms | load |\n\
      |---|---|---|---|---|---|---|---|---|---|---|---|";
 
-fn ms(v: f64) -> String {
+/// `v` with `decimals` decimals, or `–` when it was not measured (NaN).
+fn figure(v: f64, decimals: usize) -> String {
     if v.is_nan() {
         "–".into()
     } else {
-        format!("{v:.0}")
-    }
-}
-
-fn cpu(v: f64) -> String {
-    if v.is_nan() {
-        "–".into()
-    } else {
-        format!("{v:.2}")
+        format!("{v:.decimals$}")
     }
 }
 
@@ -81,11 +74,11 @@ pub(crate) fn row(case: Case, run: u64, f: &Figures) -> String {
         case.system.label(),
         f.records_per_s,
         f.cpu_s_per_m,
-        cpu(f.broker_cpu_s_per_m),
+        figure(f.broker_cpu_s_per_m, 2),
         f.peak_rss_mib,
         if f.rate == 0 { "–".to_string() } else { f.rate.to_string() },
-        ms(f.p50_ms),
-        ms(f.p99_ms),
+        figure(f.p50_ms, 0),
+        figure(f.p99_ms, 0),
         f.load
     )
 }
