@@ -22,6 +22,19 @@ pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
     c.set("queued.max.messages.kbytes", "4096").set("queued.min.messages", "20000").set("fetch.queue.backoff.ms", "2")
 }
 
+/// What every consumer of the application ends its settings with: under exactly-once it reads
+/// only committed records (`read_committed`: an aborted transaction's records are skipped),
+/// and the application's consumer settings (`StreamsConfig::consumer_config`) come last.
+pub(crate) fn with_guarantee_and_overrides(mut c: ClientConfig, config: &StreamsConfig) -> ClientConfig {
+    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
+        c.set("isolation.level", "read_committed");
+    }
+    for (k, v) in &config.consumer_overrides {
+        c.set(k, v);
+    }
+    c
+}
+
 /// A consumer of the application's group: offsets committed by the runtime, reading from the
 /// earliest offset without a committed one, co-partitioned topics assigned together (`range`),
 /// large fetches and a small read-ahead ([`read_ahead`]).
@@ -37,13 +50,7 @@ pub(crate) fn consumer_config(config: &StreamsConfig, bootstrap: &str, client_id
         .set("enable.partition.eof", "false")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
-    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
-        c.set("isolation.level", "read_committed");
-    }
-    for (k, v) in &config.consumer_overrides {
-        c.set(k, v);
-    }
-    c
+    with_guarantee_and_overrides(c, config)
 }
 
 /// A producer partitioning keyed records as the Java client does (murmur2), so repartition
@@ -94,13 +101,7 @@ pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, cl
         .set("auto.offset.reset", "earliest")
         // The initial load ends at each partition's end, which can lie past its last record.
         .set("enable.partition.eof", "true");
-    if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
-        c.set("isolation.level", "read_committed");
-    }
-    for (k, v) in &config.consumer_overrides {
-        c.set(k, v);
-    }
-    c
+    with_guarantee_and_overrides(c, config)
 }
 
 #[cfg(test)]
@@ -138,6 +139,11 @@ mod tests {
         let c = global_consumer_config(&exactly_once, "b:9092", "c");
         assert_eq!(c.get("isolation.level"), Some("read_committed"));
         assert_eq!(c.get("group.id"), Some("app-global"));
+        // As every consumer of an exactly-once application.
+        for c in [consumer_config(&exactly_once, "b:9092", "c"), restore_consumer_config(&exactly_once, "b:9092", "c")]
+        {
+            assert_eq!(c.get("isolation.level"), Some("read_committed"));
+        }
     }
 
     #[test]

@@ -81,13 +81,7 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         // Smaller fetches than a stream thread's 10 MiB: as fast here, in less memory.
         .set("max.partition.fetch.bytes", "524288")
         .set("fetch.max.bytes", "8388608");
-    if config.processing_guarantee == crate::runtime::ProcessingGuarantee::ExactlyOnce {
-        // Only committed changes come back: an aborted transaction's writes are skipped.
-        c.set("isolation.level", "read_committed");
-    }
-    for (k, v) in &config.consumer_overrides {
-        c.set(k, v);
-    }
+    let mut c = super::client::with_guarantee_and_overrides(c, config);
     c.set("enable.partition.eof", "true");
     c
 }
