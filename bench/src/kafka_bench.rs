@@ -2,8 +2,9 @@
 //! Streams, RAW) in a process of its own. Per run, workload, guarantee and system:
 //!
 //! 1. throughput: the input topic holds N records before the application starts; records/s is
-//!    N over the time from the first to the last output record arriving at a timing consumer;
-//!    CPU time (from `ready` to the last output) and peak RSS come from `/proc` of the process;
+//!    N over the time from the first to the last output record arriving (the output topic's
+//!    end offsets, sampled every 5 ms; the records are read and counted afterwards); CPU time
+//!    (from `ready` to the last output) and peak RSS come from `/proc` of the process;
 //! 2. latency: fresh topics, the application running, records produced at a fixed rate (half of
 //!    Kafka Streams' records/s of phase 1 in the same run, unless `--rate` says) with their
 //!    produce time as timestamp; p50/p99 of arrival time minus timestamp.
@@ -21,7 +22,7 @@ use streamz::kafka::KafkaClient;
 use crate::child::{AppProcess, Launch};
 use crate::input::{produce_bulk, produce_paced, produce_users, Produced};
 use crate::report::{self, quantile, Case, Figures};
-use crate::timing::Timer;
+use crate::timing::{Timer, Watch};
 use crate::workloads::{Guarantee, System, Workload};
 
 /// What to run.
@@ -175,7 +176,8 @@ impl Env<'_> {
         };
         let output = unique(&format!("{}-out", case.workload.name()));
         self.client.create_topic(&output, self.options.partitions)?;
-        let timer = Timer::start(&self.bootstrap, &output, self.options.partitions as usize, false)?;
+        let watch = Watch::EndOffsets { transactional: case.guarantee == Guarantee::Eos };
+        let timer = Timer::start(&self.bootstrap, &output, self.options.partitions as usize, watch)?;
         let (expected, missing) = Self::expected(case, produced);
         timer.expect(expected, missing);
         let app = AppProcess::start(&self.launch(case, input, &output)?, &self.ks_classpath)?;
@@ -200,7 +202,7 @@ impl Env<'_> {
         let (input, output) = (unique(&format!("{w}-lat-in")), unique(&format!("{w}-lat-out")));
         self.client.create_topic(&input, self.options.partitions)?;
         self.client.create_topic(&output, self.options.partitions)?;
-        let timer = Timer::start(&self.bootstrap, &output, self.options.partitions as usize, true)?;
+        let timer = Timer::start(&self.bootstrap, &output, self.options.partitions as usize, Watch::Records)?;
         let app = AppProcess::start(&self.launch(case, &input, &output)?, &self.ks_classpath)?;
         let duration = Duration::from_secs(self.options.latency_secs);
         let produced = produce_paced(&self.client, &input, rate, duration, self.options.keys)?;

@@ -83,7 +83,18 @@ pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
 /// Consumer settings added to every streamz and RAW consumer of a run, from
 /// `$STREAMZ_BENCH_CONSUMER` (`key=value;key=value`): for trying client settings.
 pub(crate) fn extra_consumer_settings() -> Vec<(String, String)> {
-    let spec = std::env::var("STREAMZ_BENCH_CONSUMER").unwrap_or_default();
+    settings_from("STREAMZ_BENCH_CONSUMER")
+}
+
+/// Producer settings added to every streamz and RAW producer of a run, from
+/// `$STREAMZ_BENCH_PRODUCER` (`key=value;key=value`).
+pub(crate) fn extra_producer_settings() -> Vec<(String, String)> {
+    settings_from("STREAMZ_BENCH_PRODUCER")
+}
+
+/// `key=value;key=value` pairs of the environment variable `name`.
+fn settings_from(name: &str) -> Vec<(String, String)> {
+    let spec = std::env::var(name).unwrap_or_default();
     spec.split(';')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -101,6 +112,9 @@ fn producer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "1000000")
         .set("batch.num.messages", "10000");
+    for (k, v) in extra_producer_settings() {
+        c.set(k, v);
+    }
     c
 }
 

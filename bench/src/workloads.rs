@@ -230,6 +230,7 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
         // As the Kafka Streams programs: no record cache, every update is an output record.
         .cache_max_bytes(0);
     let config = crate::raw::extra_consumer_settings().into_iter().fold(config, |c, (k, v)| c.consumer_config(k, v));
+    let config = crate::raw::extra_producer_settings().into_iter().fold(config, |c, (k, v)| c.producer_config(k, v));
     if workload == Workload::W4 {
         // A fresh instance: an earlier run's stores and checkpoints would leave nothing to restore.
         let _ = std::fs::remove_dir_all(&state_dir);
