@@ -32,6 +32,12 @@ impl Consumed<'_> {
         }
     }
 
+    /// The topic's handle (null when the event names no topic). While the message lives, so
+    /// does its handle: within one batch, messages with the same handle are of the same topic.
+    pub(crate) fn topic_handle(&self) -> *const rd::rd_kafka_topic_t {
+        self.message.rkt
+    }
+
     /// The topic's name, as bytes (empty when the event names no topic).
     pub(crate) fn topic(&self) -> &[u8] {
         if self.message.rkt.is_null() {

@@ -256,9 +256,19 @@ fn read_into(
     mut event: impl FnMut(RDKafkaErrorCode, &Consumed<'_>, &mut TopicNames) -> bool,
 ) -> Result<()> {
     let mut failed = None;
+    // The topic of the last record: a record of the same handle is of the same topic (every
+    // message of a read lives until the read ends), found without reading its name.
+    let mut last: Option<(*const rdkafka::bindings::rd_kafka_topic_t, Arc<str>)> = None;
     read(&mut |consumed| {
         match consumed.error() {
-            None => records.push(raw_of(consumed, topics)),
+            None => {
+                let handle = consumed.topic_handle();
+                let topic = match &last {
+                    Some((h, topic)) if *h == handle => topic.clone(),
+                    _ => last.insert((handle, topics.get(consumed.topic()))).1.clone(),
+                };
+                records.push(raw_of(consumed, topic));
+            }
             Some(code) if event(code, consumed, topics) => {}
             Some(code) => {
                 failed.get_or_insert(KafkaError::MessageConsumption(code));
@@ -314,10 +324,10 @@ pub(super) fn to_raw<M: Message>(message: &M, topics: &mut TopicNames) -> RawRec
     }
 }
 
-/// A raw record of a record read in a batch.
-fn raw_of(consumed: &Consumed<'_>, topics: &mut TopicNames) -> RawRecord {
+/// A raw record of a record of `topic` read in a batch.
+fn raw_of(consumed: &Consumed<'_>, topic: Arc<str>) -> RawRecord {
     RawRecord {
-        topic: topics.get(consumed.topic()),
+        topic,
         partition: consumed.partition(),
         offset: consumed.offset(),
         timestamp: Timestamp(consumed.timestamp()),

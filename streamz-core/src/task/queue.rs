@@ -1,6 +1,7 @@
 //! Input queues of a task: one per input partition, processed in timestamp order.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::record::RawRecord;
 use crate::time::Timestamp;
@@ -14,7 +15,7 @@ pub(crate) struct Queued {
 
 #[derive(Debug)]
 struct PartitionQueue {
-    topic: String,
+    topic: Arc<str>,
     partition: i32,
     records: VecDeque<Queued>,
     /// The largest valid timestamp seen on this partition.
@@ -31,12 +32,14 @@ pub(crate) struct PartitionGroup {
 }
 
 impl PartitionGroup {
-    fn queue(&mut self, topic: &str, partition: i32) -> &mut PartitionQueue {
-        let i = match self.queues.iter().position(|q| q.partition == partition && q.topic == topic) {
+    fn queue(&mut self, topic: &Arc<str>, partition: i32) -> &mut PartitionQueue {
+        // Records share their topic's name: most lookups end at the pointer comparison.
+        let same = |q: &PartitionQueue| q.partition == partition && (Arc::ptr_eq(&q.topic, topic) || q.topic == *topic);
+        let i = match self.queues.iter().position(same) {
             Some(i) => i,
             None => {
                 self.queues.push(PartitionQueue {
-                    topic: topic.to_string(),
+                    topic: topic.clone(),
                     partition,
                     records: VecDeque::new(),
                     partition_time: Timestamp::MIN,
@@ -48,7 +51,7 @@ impl PartitionGroup {
     }
 
     /// The partition time of `topic`/`partition`.
-    pub(crate) fn partition_time(&mut self, topic: &str, partition: i32) -> Timestamp {
+    pub(crate) fn partition_time(&mut self, topic: &Arc<str>, partition: i32) -> Timestamp {
         self.queue(topic, partition).partition_time
     }
 

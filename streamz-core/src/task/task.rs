@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use super::policy::{self, ErrorPolicy};
 use super::punctuation::first_due;
 use super::queue::Queued;
-use super::{lock, ErrorKind, FastMap, PartitionGroup, PunctuationQueue, StoreEntry, TaskContext, TimestampPolicy};
+use super::{lock, ErrorKind, PartitionGroup, PunctuationQueue, StoreEntry, TaskContext, TimestampPolicy};
 use crate::error::{RecordPosition, StreamsError};
 use crate::processor::{Punctuate, PunctuationType, Punctuator};
 use crate::record::{Headers, RawRecord};
@@ -27,10 +27,44 @@ pub(crate) trait SourceNode: Send {
     fn deserialization_policy(&self) -> Option<ErrorPolicy>;
 }
 
+/// The sources of a task by topic: a short list, searched first for the topic of the last
+/// record looked up. Records share their topic's name, so that is a pointer comparison.
+#[derive(Default)]
+pub(crate) struct Sources {
+    by_topic: Vec<(Arc<str>, Box<dyn SourceNode>)>,
+    /// The name last looked up (a record's) and the index of its source.
+    last: Option<(Arc<str>, usize)>,
+}
+
+impl Sources {
+    /// Sets the source of `topic`.
+    pub(crate) fn insert(&mut self, topic: Arc<str>, source: Box<dyn SourceNode>) {
+        self.last = None;
+        match self.by_topic.iter_mut().find(|(t, _)| *t == topic) {
+            Some(entry) => entry.1 = source,
+            None => self.by_topic.push((topic, source)),
+        }
+    }
+
+    /// The source of `topic`, if the task reads it.
+    pub(crate) fn get_mut(&mut self, topic: &Arc<str>) -> Option<&mut Box<dyn SourceNode>> {
+        let i = match &self.last {
+            // The name is alive (held here), so its address names no other topic.
+            Some((name, i)) if Arc::ptr_eq(name, topic) => *i,
+            _ => {
+                let i = self.by_topic.iter().position(|(t, _)| t == topic)?;
+                self.last = Some((topic.clone(), i));
+                i
+            }
+        };
+        Some(&mut self.by_topic[i].1)
+    }
+}
+
 /// One partition of one sub-topology.
 pub(crate) struct Task {
     pub(crate) ctx: TaskContext,
-    pub(crate) sources: FastMap<Arc<str>, Box<dyn SourceNode>>,
+    pub(crate) sources: Sources,
     queues: PartitionGroup,
     stream_punctuations: PunctuationQueue,
     wall_punctuations: PunctuationQueue,
@@ -50,7 +84,7 @@ impl Task {
     pub(crate) fn new(ctx: TaskContext) -> Self {
         Task {
             ctx,
-            sources: FastMap::default(),
+            sources: Sources::default(),
             queues: PartitionGroup::default(),
             stream_punctuations: PunctuationQueue::default(),
             wall_punctuations: PunctuationQueue::default(),
@@ -81,7 +115,7 @@ impl Task {
 
     /// Queues an input record, extracting its timestamp and applying the timestamp policy.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<()> {
-        let source = self.sources.get(&raw.topic).ok_or_else(|| {
+        let source = self.sources.get_mut(&raw.topic).ok_or_else(|| {
             StreamsError::Bug(format!(
                 "task {} got a record of topic `{}` it does not read",
                 self.ctx.task_id, raw.topic

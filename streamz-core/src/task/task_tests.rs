@@ -97,3 +97,48 @@ fn logged_stores_that_do_not_write_keep_their_changes_and_the_offsets_for_the_ne
     assert_eq!(counts(&task), [("a".to_string(), 2), ("b".to_string(), 1)]);
     Ok(())
 }
+
+/// A source that answers every record's timestamp with its own number.
+struct Numbered(i64);
+
+impl super::SourceNode for Numbered {
+    fn extract_timestamp(&self, _: &RawRecord, _: Timestamp) -> crate::Result<Timestamp> {
+        Ok(Timestamp(self.0))
+    }
+
+    fn process(&mut self, _: &mut RawRecord, _: Timestamp, _: &mut super::TaskContext) -> crate::Result<()> {
+        Ok(())
+    }
+
+    fn deserialization_policy(&self) -> Option<super::ErrorPolicy> {
+        None
+    }
+}
+
+#[test]
+fn sources_are_found_by_name_whether_or_not_the_name_is_the_last_ones() {
+    let mut sources = super::Sources::default();
+    sources.insert("a".into(), Box::new(Numbered(1)));
+    sources.insert("b".into(), Box::new(Numbered(2)));
+    let raw = RawRecord {
+        topic: "a".into(),
+        partition: 0,
+        offset: 0,
+        timestamp: Timestamp(0),
+        key: None,
+        value: None,
+        headers: Headers::default(),
+    };
+    let mut number =
+        |topic: &Arc<str>| sources.get_mut(topic).map(|s| s.extract_timestamp(&raw, Timestamp(0)).unwrap().0);
+    let (a, b, another_a): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "a".into());
+    assert_eq!(
+        [number(&a), number(&a), number(&b), number(&another_a), number(&a)],
+        [Some(1), Some(1), Some(2), Some(1), Some(1)]
+    );
+    assert_eq!(number(&"c".into()), None);
+    assert_eq!(number(&b), Some(2));
+    // Replacing a source forgets the last lookup.
+    sources.insert("b".into(), Box::new(Numbered(3)));
+    assert_eq!(sources.get_mut(&b).map(|s| s.extract_timestamp(&raw, Timestamp(0)).unwrap().0), Some(3));
+}
