@@ -144,8 +144,8 @@ impl Watched {
 
     /// The sum of the end offsets of the watched partitions, as `consumer` sees them: up to the
     /// last record written under `read_uncommitted`, up to the last one committed (the last
-    /// stable offset) under `read_committed`. `None` while the broker cannot answer yet (e.g.
-    /// a topic just created has no leader yet).
+    /// stable offset) under `read_committed`. An error (e.g. a topic just created has no
+    /// leader yet) is the caller's to retry.
     fn end_offsets(&self, consumer: &BaseConsumer) -> Result<u64, String> {
         let mut latest = TopicPartitionList::new();
         for e in self.list.elements() {
@@ -205,7 +205,7 @@ impl Watched {
                     return Ok((first, last));
                 }
             }
-            let quiet = if first.is_none() { Duration::from_secs(90) } else { Duration::from_secs(30) };
+            let quiet = quiet_limit(first.is_some());
             if last.elapsed() > quiet {
                 bail!(
                     "no output for {quiet:?}: the end offsets add up to {sum} of {expected} records (last error: {})",
@@ -214,6 +214,16 @@ impl Watched {
             }
             std::thread::sleep(SAMPLE_EVERY);
         }
+    }
+}
+
+/// How long the output may be quiet before the timer gives up: the application needs a while
+/// to start, but once output `came` it must keep coming.
+fn quiet_limit(came: bool) -> Duration {
+    if came {
+        Duration::from_secs(30)
+    } else {
+        Duration::from_secs(90)
     }
 }
 
@@ -233,8 +243,7 @@ fn read(
             if arrivals.count > 0 && arrivals.count >= enough && arrivals.last.elapsed() > SETTLE {
                 break;
             }
-            // The application needs a while to start; after that, output must keep coming.
-            let quiet = if arrivals.count == 0 { Duration::from_secs(90) } else { Duration::from_secs(30) };
+            let quiet = quiet_limit(arrivals.count > 0);
             if arrivals.last.elapsed() > quiet {
                 bail!(
                     "no output for {quiet:?}: {} of {} records arrived",
