@@ -244,3 +244,27 @@ fn a_record_the_producer_refuses_is_rejected_naming_its_topic() -> crate::Result
     collector.send("out", Some(0), Some(b"k"), Some(b"small"), Timestamp(2), &headers)?;
     Ok(())
 }
+
+#[test]
+fn a_failed_delivery_is_reported_by_the_next_flush_naming_topic_and_partition() -> crate::Result<()> {
+    use rdkafka::types::{RDKafkaApiKey as Api, RDKafkaRespErr as Err};
+    let cluster = EmbeddedCluster::start()?;
+    let producer = producer_of(&cluster, 1)?;
+    let mut collector = KafkaCollector::new(producer.clone());
+    let none = Headers::new();
+    // Connected and the topic's leader known before the broker refuses.
+    collector.send("out", Some(0), Some(b"k"), Some(b"warm-up"), Timestamp(0), &none)?;
+    producer.flush(Duration::from_secs(10))?;
+    cluster.handle().request_errors(Api::Produce, &[Err::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 5])?;
+    collector.send("out", Some(0), Some(b"k"), Some(b"refused"), Timestamp(1), &none)?;
+    match producer.flush(Duration::from_secs(10)) {
+        Err(crate::StreamsError::Kafka { message, retriable: false }) => {
+            assert!(message.contains("cannot deliver a record to topic `out` partition 0"), "{message}")
+        }
+        other => panic!("expected a failed delivery, got {other:?}"),
+    }
+    // Reported once.
+    cluster.handle().clear_request_errors(Api::Produce)?;
+    producer.flush(Duration::from_secs(10))?;
+    Ok(())
+}
