@@ -72,7 +72,10 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for JsonSerde<T> {
 
     fn deserialize(&self, bytes: Option<&[u8]>) -> Result<T, SerdeError> {
         let bytes = require_bytes::<T>(CODEC, bytes)?;
-        serde_json::from_slice(bytes).map_err(|e| SerdeError::new(CODEC, e.to_string()))
+        // JSON text is UTF-8: checking the whole text once costs less than `from_slice`'s
+        // check of each string and field name on its own (most are a few bytes long).
+        let text = std::str::from_utf8(bytes).map_err(|e| SerdeError::new(CODEC, format!("not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| SerdeError::new(CODEC, e.to_string()))
     }
 }
 
@@ -159,7 +162,20 @@ mod tests {
         let err = serde.deserialize(Some(br#"{"player":"ann"}"#)).unwrap_err();
         assert_eq!(err.to_string(), "json: missing field `amount` at line 1 column 16");
         let err = serde.deserialize(Some(&[0xff, 0x00])).unwrap_err();
-        assert_eq!(err.codec, "json");
+        assert_eq!(err.to_string(), "json: not UTF-8: invalid utf-8 sequence of 1 bytes from index 0");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_an_error_wherever_the_bad_bytes_are() {
+        let serde = JsonSerde::<Trade>::new();
+        // Inside a string value, and inside a field name.
+        let err = serde.deserialize(Some(b"{\"player\":\"a\xffn\",\"amount\":1}")).unwrap_err();
+        assert_eq!(err.to_string(), "json: not UTF-8: invalid utf-8 sequence of 1 bytes from index 12");
+        let err = serde.deserialize(Some(b"{\"pl\xc3yer\":\"ann\",\"amount\":1}")).unwrap_err();
+        assert_eq!(err.to_string(), "json: not UTF-8: invalid utf-8 sequence of 1 bytes from index 4");
+        // Characters of two to four bytes pass.
+        let back = serde.deserialize(Some("{\"player\":\"\u{e5}\u{20ac}\u{1f600}\",\"amount\":1}".as_bytes())).unwrap();
+        assert_eq!(back.player, "\u{e5}\u{20ac}\u{1f600}");
     }
 
     #[test]
