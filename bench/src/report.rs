@@ -180,6 +180,24 @@ fn shell(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Whether the checkout has uncommitted changes to tracked files, besides results written into
+/// `dir` (earlier runs of the same measurement); `None` when git cannot tell. `dir` may be
+/// outside the checkout.
+fn changes_besides(dir: &Path) -> Option<bool> {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let root = git(&["rev-parse", "--show-toplevel"])?;
+    let inside = std::fs::canonicalize(dir).ok().and_then(|d| {
+        let relative = d.strip_prefix(&root).ok()?.display().to_string();
+        Some(format!(":(exclude){relative}"))
+    });
+    let mut args = vec!["status", "--porcelain", "--untracked-files=no", "--", root.as_str()];
+    args.extend(inside.as_deref());
+    Some(!git(&args)?.is_empty())
+}
+
 /// The machine: CPU model, cores, memory.
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -202,12 +220,10 @@ pub(crate) fn write(
     std::fs::create_dir_all(dir)?;
     let mut md = String::from("# streamz beside Kafka Streams and RAW\n\n");
     let commit = shell("git", &["rev-parse", "--short=12", "HEAD"]);
-    // The results of earlier runs of this measurement, written into `dir`, do not count.
-    let own = format!(":(exclude){}", dir.display());
-    let dirty = if shell("git", &["status", "--porcelain", "--untracked-files=no", "--", ".", &own]).is_empty() {
-        ""
-    } else {
-        " (with uncommitted changes)"
+    let dirty = match changes_besides(dir) {
+        Some(false) => "",
+        Some(true) => " (with uncommitted changes)",
+        None => " (git cannot tell whether the checkout has uncommitted changes)",
     };
     let _ = writeln!(md, "- command: `{command_line}`");
     let _ = writeln!(md, "- commit: {commit}{dirty}");
@@ -261,6 +277,15 @@ pub(crate) fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_outside_the_checkout_leave_the_checkouts_own_state() {
+        // The checkout's state now, whatever it is.
+        let out = std::process::Command::new("git").args(["status", "--porcelain", "--untracked-files=no"]).output();
+        let changed = !out.expect("git runs").stdout.is_empty();
+        // Excluding a folder outside the checkout made `git status` fail, read as changes.
+        assert_eq!(changes_besides(&std::env::temp_dir()), Some(changed));
+    }
 
     #[test]
     fn quantiles_pick_the_rank() {
