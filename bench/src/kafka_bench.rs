@@ -343,9 +343,6 @@ pub(crate) fn run(options: &Options, command_line: &str) -> anyhow::Result<()> {
             for &guarantee in &options.guarantees {
                 let mut rate = options.rate;
                 for &system in &options.systems {
-                    if system == System::Raw && guarantee == Guarantee::Eos {
-                        continue;
-                    }
                     let case = Case { workload, guarantee, system };
                     let measured = env.throughput(case).and_then(|mut f| {
                         if system == System::Ks && rate.is_none() {

@@ -1,7 +1,10 @@
 //! The RAW baseline: consume → produce with plain rdkafka and the client settings of a streamz
 //! stream thread (10 MiB fetches, a 4 MiB read-ahead retried after 2 ms, `range` assignment,
-//! murmur2 partitioner, linger 5 ms, idempotent `acks=all`, offsets committed every 30 s). No decoding, no processing: the floor
-//! of what a consume → produce application costs.
+//! murmur2 partitioner, linger 5 ms, idempotent `acks=all`). At-least-once, it commits offsets
+//! every 30 s after a flush; exactly-once, it reads committed records only and copies inside
+//! transactions that also commit the consumed offsets, one every 100 ms, as a streamz stream
+//! thread does. No decoding, no processing: the floor of what a consume → produce application
+//! costs under each guarantee.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -53,7 +56,26 @@ fn serve_reports(producer: &BaseProducer<Reports>) {
     }
 }
 
-fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
+/// How a copy makes what it consumed final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// Flush the producer, then commit the consumer's offsets, every 30 s: at-least-once.
+    Offsets,
+    /// Every 100 ms, commit a transaction holding the copies and the consumed offsets; read
+    /// committed records only: exactly-once.
+    Transactions,
+}
+
+impl Commit {
+    fn interval(self) -> Duration {
+        match self {
+            Commit::Offsets => Duration::from_secs(30),
+            Commit::Transactions => Duration::from_millis(100),
+        }
+    }
+}
+
+fn consumer_config(bootstrap: &str, group: &str, commit: Commit) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("client.id", format!("{group}-consumer"))
@@ -67,6 +89,9 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
     read_ahead(&mut c);
+    if commit == Commit::Transactions {
+        c.set("isolation.level", "read_committed");
+    }
     for (k, v) in extra_consumer_settings() {
         c.set(k, v);
     }
@@ -101,7 +126,7 @@ fn settings_from(name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn producer_config(bootstrap: &str, group: &str) -> ClientConfig {
+fn producer_config(bootstrap: &str, group: &str, commit: Commit) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("client.id", format!("{group}-producer"))
@@ -112,6 +137,9 @@ fn producer_config(bootstrap: &str, group: &str) -> ClientConfig {
         .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "1000000")
         .set("batch.num.messages", "10000");
+    if commit == Commit::Transactions {
+        c.set("transactional.id", format!("{group}-txn"));
+    }
     for (k, v) in extra_producer_settings() {
         c.set(k, v);
     }
@@ -125,6 +153,7 @@ pub(crate) fn run(
     group: &str,
     input: &str,
     output: &str,
+    commit: Commit,
     ready: fn() -> anyhow::Result<()>,
     wait_for_stop: fn(),
 ) -> anyhow::Result<()> {
@@ -141,7 +170,7 @@ pub(crate) fn run(
         }
         let _ = ready();
     });
-    copy(bootstrap, group, input, output, &assigned, &stop)
+    copy(bootstrap, group, input, output, commit, &assigned, &stop)
 }
 
 /// W2's baseline: `input` → `repartition` → `output`, two consume → produce copies in one
@@ -152,6 +181,7 @@ pub(crate) fn run_twice(
     input: &str,
     repartition: &str,
     output: &str,
+    commit: Commit,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut copies = Vec::new();
@@ -161,7 +191,7 @@ pub(crate) fn run_twice(
         flags.push(assigned.clone());
         let (bootstrap, group, from, to) =
             (bootstrap.to_string(), format!("{group}-{i}"), from.to_string(), to.to_string());
-        copies.push(std::thread::spawn(move || copy(&bootstrap, &group, &from, &to, &assigned, &stop)));
+        copies.push(std::thread::spawn(move || copy(&bootstrap, &group, &from, &to, commit, &assigned, &stop)));
     }
     while !flags.iter().all(|f| f.load(Ordering::SeqCst)) && !copies.iter().any(|c| c.is_finished()) {
         std::thread::sleep(Duration::from_millis(5));
@@ -181,14 +211,20 @@ fn copy(
     group: &str,
     input: &str,
     output: &str,
+    commit: Commit,
     assigned: &Arc<AtomicBool>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let consumer: BaseConsumer<Assigned> =
-        consumer_config(bootstrap, group).create_with_context(Assigned(assigned.clone()))?;
-    let producer: BaseProducer<Reports> = producer_config(bootstrap, group).create_with_context(Reports::default())?;
+        consumer_config(bootstrap, group, commit).create_with_context(Assigned(assigned.clone()))?;
+    let producer: BaseProducer<Reports> =
+        producer_config(bootstrap, group, commit).create_with_context(Reports::default())?;
+    if commit == Commit::Transactions {
+        producer.init_transactions(TIMEOUT).context("raw: cannot initialize transactions")?;
+        producer.begin_transaction().context("raw: cannot begin a transaction")?;
+    }
     consumer.subscribe(&[input])?;
-    let (mut copied, mut last_commit) = (0u64, Instant::now());
+    let (mut copied, mut committed, mut last_commit) = (0u64, 0u64, Instant::now());
     while !stop.load(Ordering::SeqCst) {
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message.context("raw: cannot consume")?;
@@ -219,18 +255,49 @@ fn copy(
         } else {
             serve_reports(&producer);
         }
-        if last_commit.elapsed() >= Duration::from_secs(30) {
-            producer.flush(Duration::from_secs(30))?;
-            commit(&consumer)?;
+        if last_commit.elapsed() >= commit.interval() {
+            if copied > committed {
+                make_final(&consumer, &producer, commit, true)?;
+                committed = copied;
+            }
             last_commit = Instant::now();
         }
     }
-    producer.flush(Duration::from_secs(30))?;
-    commit(&consumer)?;
-    Ok(())
+    make_final(&consumer, &producer, commit, false)
 }
 
-fn commit(consumer: &BaseConsumer<Assigned>) -> anyhow::Result<()> {
+/// How long a flush or a transaction call may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Makes what was copied so far final: commits the consumed offsets after a flush, or inside
+/// the open transaction, which is committed (and followed by a new one when `go_on`).
+fn make_final(
+    consumer: &BaseConsumer<Assigned>,
+    producer: &BaseProducer<Reports>,
+    commit: Commit,
+    go_on: bool,
+) -> anyhow::Result<()> {
+    match commit {
+        Commit::Offsets => {
+            producer.flush(TIMEOUT)?;
+            commit_offsets(consumer)
+        }
+        Commit::Transactions => {
+            let offsets = consumer.position().context("raw: cannot read the consumer's positions")?;
+            let group = consumer.group_metadata().context("raw: the consumer has no group metadata")?;
+            producer
+                .send_offsets_to_transaction(&offsets, &group, TIMEOUT)
+                .context("raw: cannot send offsets to the transaction")?;
+            producer.commit_transaction(TIMEOUT).context("raw: cannot commit the transaction")?;
+            if go_on {
+                producer.begin_transaction().context("raw: cannot begin a transaction")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn commit_offsets(consumer: &BaseConsumer<Assigned>) -> anyhow::Result<()> {
     match consumer.commit_consumer_state(CommitMode::Sync) {
         Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
         Err(e) => Err(e).context("raw: cannot commit"),

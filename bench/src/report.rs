@@ -138,24 +138,25 @@ pub(crate) fn summary(results: &[(Case, Vec<Figures>)]) -> String {
         );
     }
     let find = |c: Case| results.iter().find(|(x, _)| *x == c).map(|(_, f)| medians(f));
-    out += "\nRatios of the medians (streamz / Kafka Streams with its default heap, streamz / RAW; \
-            RAW has no exactly-once variant, so EOS rows are to RAW at-least-once):\n\n\
-            | workload | guarantee | records/s vs KS | CPU vs KS | p99 vs KS | RSS vs KS | RSS vs KS -Xmx512m | records/s vs RAW | CPU vs RAW | streamz EOS / ALOS records/s | KS EOS / ALOS records/s |\n\
-            |---|---|---|---|---|---|---|---|---|---|---|\n";
+    out += "\nRatios of the medians (streamz / Kafka Streams with its default heap; streamz / RAW under \
+            the same guarantee, and, for exactly-once, also / RAW at-least-once):\n\n\
+            | workload | guarantee | records/s vs KS | CPU vs KS | p99 vs KS | RSS vs KS | RSS vs KS -Xmx512m | records/s vs RAW | CPU vs RAW | records/s vs RAW ALOS | streamz EOS / ALOS records/s | KS EOS / ALOS records/s | RAW EOS / ALOS records/s |\n\
+            |---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (case, _) in sorted.iter().filter(|(c, _)| c.system == System::Streamz) {
         let with = |system, guarantee| find(Case { system, guarantee, ..*case });
         let nan = [f64::NAN; 4];
         let s = with(System::Streamz, case.guarantee).unwrap_or(nan);
         let ks = with(System::Ks, case.guarantee).unwrap_or(nan);
         let ks512 = with(System::Ks512, case.guarantee).unwrap_or(nan);
-        let raw = with(System::Raw, Guarantee::Alos).unwrap_or(nan);
+        let raw = with(System::Raw, case.guarantee).unwrap_or(nan);
+        let raw_alos = with(System::Raw, Guarantee::Alos).unwrap_or(nan);
         let eos_cost = |system| match (with(system, Guarantee::Eos), with(system, Guarantee::Alos)) {
             (Some(e), Some(a)) if case.guarantee == Guarantee::Eos => ratio(e[0], a[0]),
             _ => "–".into(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             case.workload.name(),
             case.guarantee.name(),
             ratio(s[0], ks[0]),
@@ -165,8 +166,10 @@ pub(crate) fn summary(results: &[(Case, Vec<Figures>)]) -> String {
             ratio(s[2], ks512[2]),
             ratio(s[0], raw[0]),
             ratio(s[1], raw[1]),
+            ratio(s[0], raw_alos[0]),
             eos_cost(System::Streamz),
             eos_cost(System::Ks),
+            eos_cost(System::Raw),
         );
     }
     out
@@ -309,5 +312,21 @@ mod tests {
         let results = vec![(case(System::Ks), vec![f(100.0, 4.0)]), (case(System::Streamz), vec![f(300.0, 1.0)])];
         let text = summary(&results);
         assert!(text.contains("| w1 | alos | 3.00 | 0.25 |"), "{text}");
+    }
+
+    #[test]
+    fn exactly_once_is_compared_with_raw_under_each_guarantee() {
+        let case = |system, guarantee| Case { workload: Workload::W1, guarantee, system };
+        let f = |records_per_s| Figures { records_per_s, cpu_s_per_m: 1.0, ..Figures::default() };
+        let results = vec![
+            (case(System::Raw, Guarantee::Alos), vec![f(1000.0)]),
+            (case(System::Raw, Guarantee::Eos), vec![f(800.0)]),
+            (case(System::Streamz, Guarantee::Alos), vec![f(900.0)]),
+            (case(System::Streamz, Guarantee::Eos), vec![f(720.0)]),
+        ];
+        let text = summary(&results);
+        // records/s vs RAW (same guarantee), CPU vs RAW, vs RAW ALOS, then the EOS / ALOS columns.
+        assert!(text.contains("| w1 | alos | – | – | – | – | – | 0.90 | 1.00 | 0.90 | – | – | – |"), "{text}");
+        assert!(text.contains("| w1 | eos | – | – | – | – | – | 0.90 | 1.00 | 0.72 | 0.80 | – | 0.80 |"), "{text}");
     }
 }

@@ -200,15 +200,21 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
     };
     let system = System::parse(&get("--system")?)?;
     let (input, output, app_id, bootstrap) = (get("--input")?, get("--output")?, get("--app-id")?, get("--bootstrap")?);
+    let commit = match get("--guarantee")?.as_str() {
+        "eos" => crate::raw::Commit::Transactions,
+        _ => crate::raw::Commit::Offsets,
+    };
     match (system, workload) {
         (System::Raw, Workload::W4) => {
             let records = get("--restore-records")?.parse()?;
             return crate::restore::raw_consume(&bootstrap, &input, records);
         }
         (System::Raw, Workload::W2) => {
-            return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output);
+            return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output, commit);
         }
-        (System::Raw, _) => return crate::raw::run(&bootstrap, &app_id, &input, &output, say_ready, wait_for_stop),
+        (System::Raw, _) => {
+            return crate::raw::run(&bootstrap, &app_id, &input, &output, commit, say_ready, wait_for_stop)
+        }
         (System::Streamz, _) => {}
         _ => bail!("app: runs streamz or raw; Kafka Streams runs from bench/kafka-streams"),
     }
