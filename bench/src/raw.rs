@@ -75,6 +75,31 @@ impl Commit {
     }
 }
 
+/// Waits until every record sent is acknowledged, as a stream thread's flush does: checks
+/// without waiting, sleeps 200 µs, serves the reports that arrived, and again. (rdkafka's own
+/// `flush` waits on the client's queue in steps of up to 100 ms, which under exactly-once held
+/// each commit back by about that much.)
+fn flush(producer: &BaseProducer<Reports>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        match producer.flush(Duration::ZERO) {
+            Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) if Instant::now() < deadline => {
+                sleep_and_serve(producer)
+            }
+            done => return done.context("raw: cannot flush the producer"),
+        }
+    }
+}
+
+/// Sleeps 200 µs, then serves the delivery reports that arrived meanwhile (at most 64
+/// events): how a stream thread waits for acknowledgements in a flush or a full queue.
+fn sleep_and_serve(producer: &BaseProducer<Reports>) {
+    std::thread::sleep(Duration::from_micros(200));
+    for _ in 0..64 {
+        producer.poll(Duration::ZERO);
+    }
+}
+
 fn consumer_config(bootstrap: &str, group: &str, commit: Commit) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
@@ -243,7 +268,7 @@ fn copy(
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         record = back;
-                        producer.poll(Duration::from_millis(10));
+                        sleep_and_serve(&producer);
                     }
                     Err((e, _)) => return Err(e).context("raw: cannot produce"),
                 }
@@ -279,10 +304,12 @@ fn make_final(
 ) -> anyhow::Result<()> {
     match commit {
         Commit::Offsets => {
-            producer.flush(TIMEOUT)?;
+            flush(producer)?;
             commit_offsets(consumer)
         }
         Commit::Transactions => {
+            // rdkafka's commit flushes too, in its own slower way: nothing is left for it.
+            flush(producer)?;
             let offsets = consumer.position().context("raw: cannot read the consumer's positions")?;
             let group = consumer.group_metadata().context("raw: the consumer has no group metadata")?;
             producer
