@@ -7,6 +7,7 @@ use std::path::Path;
 
 use rocksdb::{FlushOptions, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
 
+use super::batch::BatchBuf;
 use super::pending::{Lookup, Merged, Pending};
 use super::shared::{fail, state_error, Durability, RocksDbMemory, ValueCodec};
 use crate::serdes::{Data, SerdeRef};
@@ -35,8 +36,9 @@ pub struct RocksDbKeyValueStore<K, V> {
     db: DB,
     write: WriteOptions,
     pending: Pending,
-    /// Changelog records applied as bytes by a restore, written at the next commit.
-    restored: WriteBatch,
+    /// Changelog records applied as bytes by a restore, written (after them, the pending
+    /// writes) at the next commit.
+    restored: BatchBuf,
     checkpoint: Option<i64>,
     durability: Durability,
 }
@@ -65,7 +67,7 @@ impl<K: Data, V: Data> RocksDbKeyValueStore<K, V> {
         write.disable_wal(true);
         Ok(RocksDbKeyValueStore {
             pending: Pending::default(),
-            restored: WriteBatch::default(),
+            restored: BatchBuf::default(),
             checkpoint,
             durability: Durability::new(),
             values: ValueCodec::new(&name, V::default_serde()),
@@ -136,13 +138,13 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
             return self.flush_if_due();
         }
         // A restore's records come before the pending writes made after them.
-        let mut batch = std::mem::take(&mut self.restored);
         for (key, value) in self.pending.drain() {
             match value {
-                Some(value) => batch.put(key, value),
-                None => batch.delete(key),
+                Some(value) => self.restored.put(&key, &value),
+                None => self.restored.delete(&key),
             }
         }
+        let mut batch = self.restored.take();
         if let Some(offset) = checkpoint {
             let meta = self.db.cf_handle(META).expect("the metadata column family is open");
             batch.put_cf(meta, CHECKPOINT, offset.to_be_bytes());
@@ -159,7 +161,7 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
 
     fn clear(&mut self) -> Result<()> {
         self.pending.clear();
-        self.restored.clear();
+        self.restored = BatchBuf::default();
         self.checkpoint = None;
         let mut batch = WriteBatch::default();
         for entry in self.db.iterator(IteratorMode::Start) {
@@ -179,13 +181,7 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
             return Ok(false);
         }
         match value {
-            Some(value) => {
-                let mut buf = self.value_buf.borrow_mut();
-                buf.clear();
-                buf.push(1);
-                buf.extend_from_slice(value);
-                self.restored.put(key, &*buf);
-            }
+            Some(value) => self.restored.put_tagged(key, ValueCodec::<V>::PRESENT, value),
             None => self.restored.delete(key),
         }
         Ok(true)

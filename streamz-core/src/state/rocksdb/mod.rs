@@ -1,6 +1,7 @@
 //! RocksDB backends of the store traits, sharing one bounded block cache and write buffer
 //! manager ([`RocksDbMemory`]).
 
+mod batch;
 mod kv;
 mod pending;
 mod segmented;

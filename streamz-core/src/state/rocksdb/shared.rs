@@ -235,18 +235,22 @@ pub(crate) struct ValueCodec<V> {
 }
 
 impl<V: 'static> ValueCodec<V> {
+    /// The tag before a value's bytes; `ABSENT` alone is a null value.
+    pub(crate) const PRESENT: u8 = 1;
+    pub(crate) const ABSENT: u8 = 0;
+
     pub(crate) fn new(store: &str, serde: SerdeRef<V>) -> Self {
         ValueCodec { store: store.to_string(), serde }
     }
 
     pub(crate) fn encode(&self, value: &V, out: &mut Vec<u8>) {
         out.clear();
-        out.push(1);
+        out.push(Self::PRESENT);
         match self.serde.serialize(value, out) {
             Ok(true) => {}
             Ok(false) => {
                 out.clear();
-                out.push(0);
+                out.push(Self::ABSENT);
             }
             Err(e) => panic!("state store `{}` cannot serialize a value: {e}", self.store),
         }
@@ -254,7 +258,7 @@ impl<V: 'static> ValueCodec<V> {
 
     pub(crate) fn decode(&self, bytes: &[u8]) -> V {
         let value = match bytes.split_first() {
-            Some((1, rest)) => self.serde.deserialize(Some(rest)),
+            Some((&Self::PRESENT, rest)) => self.serde.deserialize(Some(rest)),
             _ => self.serde.deserialize(None),
         };
         value.unwrap_or_else(|e| panic!("state store `{}` cannot deserialize a value: {e}", self.store))
