@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{bootstrap, unique};
-use eos::{committed_end, Instance};
+use eos::Instance;
 use streamz::kafka::KafkaClient;
 
 const CHILD: &str = "STREAMZ_EOS_SYSTEM_CHILD";
@@ -63,7 +63,7 @@ fn two_instances_killed_in_turn_while_input_arrives_lose_and_duplicate_nothing()
         let victim = &mut children.0[n % 2];
         victim.kill()?;
         victim.wait()?;
-        last = committed_end(&client, &input)?;
+        last = ends.read()?.1;
         let now = produced.load(Ordering::SeqCst);
         // During processing: input was produced that the application had not committed.
         if (last as usize) < now {

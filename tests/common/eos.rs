@@ -191,11 +191,6 @@ pub fn produce_slowly(
     })
 }
 
-/// The end of the committed part (last stable offsets) of the copy, over its partitions.
-pub fn committed_end(client: &KafkaClient, input: &str) -> anyhow::Result<i64> {
-    Ok(client.watermarks(&format!("{input}-copy"))?.iter().map(|(_, _, high)| high).sum())
-}
-
 /// The ends of the copy's partitions, over its partitions: as written (records of open and
 /// aborted transactions included), and as committed (the last stable offsets).
 pub struct CopyEnds {
