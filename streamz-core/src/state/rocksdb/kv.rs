@@ -36,9 +36,9 @@ pub struct RocksDbKeyValueStore<K, V> {
     db: DB,
     write: WriteOptions,
     pending: Pending,
-    /// Changelog records applied as bytes by a restore, written (after them, the pending
-    /// writes) at the next commit.
-    restored: BatchBuf,
+    /// The next commit's batch: changelog records a restore applied as bytes; the commit
+    /// adds the pending writes after them.
+    batch: BatchBuf,
     checkpoint: Option<i64>,
     durability: Durability,
 }
@@ -67,7 +67,7 @@ impl<K: Data, V: Data> RocksDbKeyValueStore<K, V> {
         write.disable_wal(true);
         Ok(RocksDbKeyValueStore {
             pending: Pending::default(),
-            restored: BatchBuf::default(),
+            batch: BatchBuf::default(),
             checkpoint,
             durability: Durability::new(),
             values: ValueCodec::new(&name, V::default_serde()),
@@ -131,20 +131,17 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
 
     /// Writes the changes since the last commit and `checkpoint` in one batch.
     fn commit(&mut self, checkpoint: Option<i64>) -> Result<()> {
-        if self.pending.is_empty()
-            && self.restored.is_empty()
-            && (checkpoint.is_none() || checkpoint == self.checkpoint)
-        {
+        if self.pending.is_empty() && self.batch.is_empty() && (checkpoint.is_none() || checkpoint == self.checkpoint) {
             return self.flush_if_due();
         }
         // A restore's records come before the pending writes made after them.
         for (key, value) in self.pending.drain() {
             match value {
-                Some(value) => self.restored.put(&key, &value),
-                None => self.restored.delete(&key),
+                Some(value) => self.batch.put(&key, &value),
+                None => self.batch.delete(&key),
             }
         }
-        let mut batch = self.restored.take();
+        let mut batch = self.batch.take();
         if let Some(offset) = checkpoint {
             let meta = self.db.cf_handle(META).expect("the metadata column family is open");
             batch.put_cf(meta, CHECKPOINT, offset.to_be_bytes());
@@ -161,7 +158,7 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
 
     fn clear(&mut self) -> Result<()> {
         self.pending.clear();
-        self.restored = BatchBuf::default();
+        self.batch = BatchBuf::default();
         self.checkpoint = None;
         let mut batch = WriteBatch::default();
         for entry in self.db.iterator(IteratorMode::Start) {
@@ -181,8 +178,8 @@ impl<K: Data, V: Data> StateStore for RocksDbKeyValueStore<K, V> {
             return Ok(false);
         }
         match value {
-            Some(value) => self.restored.put_tagged(key, ValueCodec::<V>::PRESENT, value),
-            None => self.restored.delete(key),
+            Some(value) => self.batch.put_tagged(key, ValueCodec::<V>::PRESENT, value),
+            None => self.batch.delete(key),
         }
         Ok(true)
     }
