@@ -18,6 +18,7 @@ use streamz::topology::Topology;
 const CHILD: &str = "STREAMZ_EOS_CHILD";
 const RECORDS: i64 = 50_000;
 const KEYS: i64 = 1_000;
+const PARTITIONS: i32 = 4;
 
 /// `in` → `in-copy`, and per key the running sum → `in-sums` and count → `in-counts`.
 fn topology(input: &str) -> anyhow::Result<Topology> {
@@ -63,9 +64,8 @@ fn spawn_child(input: &str, app_id: &str) -> anyhow::Result<Child> {
         .spawn()?)
 }
 
-/// The end of the committed part (last stable offset) of the copy, over its partitions.
-fn committed_end(client: &KafkaClient, input: &str) -> anyhow::Result<i64> {
-    Ok(client.watermarks(&format!("{input}-copy"))?.iter().map(|(_, _, high)| high).sum())
+fn timestamped(records: &[(String, i64)]) -> impl Iterator<Item = (String, i64, Timestamp)> + '_ {
+    records.iter().map(|(k, v)| (k.clone(), *v, Timestamp::now()))
 }
 
 fn inputs() -> Vec<(String, i64)> {
@@ -77,25 +77,42 @@ fn killed_and_restarted_exactly_once_application_loses_and_duplicates_nothing() 
     let (input, app_id) = (unique("eos-crash"), unique("eos-crash-app"));
     let client = KafkaClient::connect(&bootstrap())?;
     for suffix in ["", "-copy", "-sums", "-counts"] {
-        client.create_topic(&format!("{input}{suffix}"), 4)?;
+        client.create_topic(&format!("{input}{suffix}"), PARTITIONS)?;
     }
+    let ends = common::CopyEnds::new(&input, PARTITIONS)?;
     let all = inputs();
     let chunks: Vec<&[(String, i64)]> = all.chunks(all.len() / 5).collect();
     let (mut produced, mut mid_processing) = (0, 0);
     for (n, chunk) in chunks.iter().enumerate() {
         let mut child = spawn_child(&input, &app_id)?;
-        client.produce(&input, chunk.iter().map(|(k, v)| (k.clone(), *v, Timestamp::now())))?;
-        produced += chunk.len() as i64;
-        // Killed once the child has committed some of this chunk, at a different point each time.
-        let before = committed_end(&client, &input)?;
+        // A few records first: once the child has committed them it runs, and the rest of the
+        // chunk arrives in pieces while it processes, so its transactions are open most of
+        // the time (all at once, a chunk fits in one short transaction after the child's start).
+        let (first, rest) = chunk.split_at(100);
+        let before = ends.read()?.1;
+        client.produce(&input, timestamped(first))?;
         let start = std::time::Instant::now();
-        while committed_end(&client, &input)? < before + 500 + 300 * n as i64
-            && start.elapsed() < Duration::from_secs(60)
-        {
+        while ends.read()?.1 < before + first.len() as i64 && start.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        child.kill()?;
-        child.wait()?;
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let pieces = scope.spawn(|| -> anyhow::Result<()> {
+                let client = KafkaClient::connect(&bootstrap())?;
+                for piece in rest.chunks(rest.len().div_ceil(20)) {
+                    client.produce(&input, timestamped(piece))?;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Ok(())
+            });
+            // Killed once the child has committed some of the pieces, at a different point
+            // each time, while a transaction holds records of the copy, so the kill cuts it.
+            let running = ends.read()?.1;
+            ends.wait_to_cut(running + 500 + 300 * n as i64, Duration::from_secs(1), Duration::from_secs(60))?;
+            child.kill()?;
+            child.wait()?;
+            pieces.join().map_err(|_| anyhow::anyhow!("the producer thread panicked"))?
+        })?;
+        produced += chunk.len() as i64;
         let copied = client.read_with::<String, i64>(&format!("{input}-copy"), 0, Duration::from_secs(2), true)?;
         if (copied.len() as i64) < produced {
             mid_processing += 1;

@@ -11,7 +11,7 @@ mod eos;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{bootstrap, unique};
 use eos::Instance;
@@ -49,17 +49,10 @@ fn two_instances_killed_in_turn_while_input_arrives_lose_and_duplicate_nothing()
     // chunks of input at the same time, so mostly the victim's), alternating which one;
     // restart it after a pause that differs each time. Input arrives in chunks every 800 ms,
     // so killing at any moment mostly finds the instances idle, between transactions.
-    let ends = eos::CopyEnds::new(&input, PARTITIONS)?;
+    let ends = common::CopyEnds::new(&input, PARTITIONS)?;
     let (mut mid_stream, mut last) = (0, 0);
     for n in 0..KILLS {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(90) {
-            let (written, committed) = ends.read()?;
-            if committed >= last + 2_000 + 500 * n as i64 && written > committed {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        ends.wait_to_cut(last + 2_000 + 500 * n as i64, Duration::from_secs(1), Duration::from_secs(90))?;
         let victim = &mut children.0[n % 2];
         victim.kill()?;
         victim.wait()?;

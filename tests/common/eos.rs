@@ -191,49 +191,6 @@ pub fn produce_slowly(
     })
 }
 
-/// The ends of the copy's partitions, over its partitions: as written (records of open and
-/// aborted transactions included), and as committed (the last stable offsets).
-pub struct CopyEnds {
-    topic: String,
-    partitions: i32,
-    written: rdkafka::consumer::BaseConsumer,
-    committed: rdkafka::consumer::BaseConsumer,
-}
-
-impl CopyEnds {
-    pub fn new(input: &str, partitions: i32) -> anyhow::Result<Self> {
-        let consumer = |isolation: &str| {
-            rdkafka::ClientConfig::new()
-                .set("bootstrap.servers", bootstrap())
-                .set("isolation.level", isolation)
-                .set("log_level", "3")
-                .create::<rdkafka::consumer::BaseConsumer>()
-        };
-        Ok(CopyEnds {
-            topic: format!("{input}-copy"),
-            partitions,
-            written: consumer("read_uncommitted")?,
-            committed: consumer("read_committed")?,
-        })
-    }
-
-    /// `(written, committed)`: the first is larger while a transaction holds records.
-    pub fn read(&self) -> anyhow::Result<(i64, i64)> {
-        use rdkafka::consumer::Consumer;
-        let end = |consumer: &rdkafka::consumer::BaseConsumer| -> anyhow::Result<i64> {
-            let mut sum = 0;
-            for p in 0..self.partitions {
-                sum += consumer.fetch_watermarks(&self.topic, p, Duration::from_secs(10))?.1;
-            }
-            Ok(sum)
-        };
-        // Written first: committed records are written too, so `written > committed` means
-        // records written before the second read were still uncommitted at it.
-        let written = end(&self.written)?;
-        Ok((written, end(&self.committed)?))
-    }
-}
-
 /// Waits (up to `timeout`) until application `app_id` committed the whole input (its offsets
 /// are committed in the transactions of the outputs).
 pub fn wait_for_committed(client: &KafkaClient, app_id: &str, input: &str, timeout: Duration) -> anyhow::Result<()> {

@@ -58,3 +58,72 @@ pub fn per_key<K: Ord + Clone, V: Clone>(records: &[Record<K, V>]) -> BTreeMap<K
 pub fn last_per_key<K: Ord + Clone, V: Clone>(records: &[Record<K, V>]) -> BTreeMap<K, V> {
     records.iter().map(|r| (r.key.clone(), r.value.clone())).collect()
 }
+
+/// The ends of the exactly-once tests' copy topic (`<input>-copy`), over its partitions: as
+/// written (records of open and aborted transactions included), and as committed (the last
+/// stable offsets).
+pub struct CopyEnds {
+    topic: String,
+    partitions: i32,
+    written: rdkafka::consumer::BaseConsumer,
+    committed: rdkafka::consumer::BaseConsumer,
+}
+
+impl CopyEnds {
+    pub fn new(input: &str, partitions: i32) -> anyhow::Result<Self> {
+        let consumer = |isolation: &str| {
+            rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", bootstrap())
+                .set("isolation.level", isolation)
+                .set("log_level", "3")
+                .create::<rdkafka::consumer::BaseConsumer>()
+        };
+        Ok(CopyEnds {
+            topic: format!("{input}-copy"),
+            partitions,
+            written: consumer("read_uncommitted")?,
+            committed: consumer("read_committed")?,
+        })
+    }
+
+    /// `(written, committed)`: the first is larger while a transaction holds records.
+    pub fn read(&self) -> anyhow::Result<(i64, i64)> {
+        use rdkafka::consumer::Consumer;
+        let end = |consumer: &rdkafka::consumer::BaseConsumer| -> anyhow::Result<i64> {
+            let mut sum = 0;
+            for p in 0..self.partitions {
+                sum += consumer.fetch_watermarks(&self.topic, p, std::time::Duration::from_secs(10))?.1;
+            }
+            Ok(sum)
+        };
+        // Written first: committed records are written too, so `written > committed` means
+        // records written before the second read were still uncommitted at it.
+        let written = end(&self.written)?;
+        Ok((written, end(&self.committed)?))
+    }
+
+    /// Waits for a moment when a kill cuts a transaction: the committed end has reached
+    /// `at_least` and a transaction holds records. Once the end is reached, a copy still for
+    /// `quiet` has nothing left to cut, and the wait ends too; it ends after `timeout` anyway.
+    pub fn wait_to_cut(
+        &self,
+        at_least: i64,
+        quiet: std::time::Duration,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        let (mut last, mut since) = (self.read()?, std::time::Instant::now());
+        while start.elapsed() < timeout {
+            let now = self.read()?;
+            if now != last {
+                (last, since) = (now, std::time::Instant::now());
+            }
+            let (written, committed) = now;
+            if committed >= at_least && (written > committed || since.elapsed() >= quiet) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
