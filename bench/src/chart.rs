@@ -10,11 +10,12 @@ use crate::workloads::{Guarantee, System, Workload};
 
 const W: usize = 1100;
 const H: usize = 760;
-const SYSTEMS: [(System, [u8; 3]); 4] = [
+const SYSTEMS: [(System, [u8; 3]); 5] = [
     (System::Ks, [214, 96, 77]),
     (System::Ks512, [244, 165, 130]),
     (System::Streamz, [33, 102, 172]),
     (System::Raw, [150, 150, 150]),
+    (System::RawLog, [90, 90, 90]),
 ];
 
 /// Glyphs of the 5×7 font: seven rows of five, top to bottom; upper case is drawn as lower case.
@@ -57,6 +58,7 @@ const FONT: &[(char, &str)] = &[
     ('9', ".###. #...# #...# .#### ....# ...#. .##.."),
     ('.', "..... ..... ..... ..... ..... .##.. .##.."),
     ('-', "..... ..... ..... ##### ..... ..... ....."),
+    ('+', "..... ..#.. ..#.. ##### ..#.. ..#.. ....."),
     ('/', "..... ....# ...#. ..#.. .#... #.... ....."),
     ('(', "...#. ..#.. .#... .#... .#... ..#.. ...#."),
     (')', ".#... ..#.. ...#. ...#. ...#. ..#.. .#..."),
@@ -139,10 +141,11 @@ pub(crate) fn write(path: &Path, results: &[(Case, Vec<Figures>)]) -> anyhow::Re
     let mut canvas = Canvas { pixels: vec![[255; 3]; W * H] };
     panel(&mut canvas, 10, "records/s (median)", 0, results);
     panel(&mut canvas, 370, "cpu-s per million records (median)", 1, results);
-    for (i, (system, color)) in SYSTEMS.iter().enumerate() {
-        let x = 60 + i * 290;
-        canvas.rect(x, H - 28, 16, 16, *color);
+    let mut x = 60;
+    for (system, color) in SYSTEMS {
+        canvas.rect(x, H - 28, 16, 16, color);
         canvas.text(x + 24, H - 26, system.label(), 2, [0, 0, 0]);
+        x += 24 + system.label().len() * 12 + 30;
     }
     std::fs::write(path, png(&canvas.pixels, W, H))?;
     Ok(())
@@ -208,6 +211,18 @@ mod tests {
     #[test]
     fn crc_of_iend_is_the_known_one() {
         assert_eq!(crc32(b"IEND"), 0xAE42_6082);
+    }
+
+    #[test]
+    fn the_legend_fits_and_every_label_can_be_drawn() {
+        let width: usize = SYSTEMS.iter().map(|(s, _)| 24 + s.label().len() * 12 + 30).sum();
+        assert!(60 + width - 30 <= W, "the legend is {width} pixels wide");
+        for (system, _) in SYSTEMS {
+            for c in system.label().chars().filter(|c| *c != ' ') {
+                let c = c.to_ascii_lowercase();
+                assert!(FONT.iter().any(|(g, _)| *g == c), "no glyph for {c:?} of {}", system.label());
+            }
+        }
     }
 
     #[test]

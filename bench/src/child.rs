@@ -62,7 +62,8 @@ pub(crate) struct Launch {
     pub(crate) app_id: String,
     pub(crate) input: String,
     pub(crate) output: String,
-    /// More flags: `--users`, `--alerts`, `--repartition`, `--restore-records`.
+    /// More flags: `--users`, `--alerts`, `--repartition`, `--changelog`,
+    /// `--restore-records`.
     pub(crate) extra: Vec<(&'static str, String)>,
 }
 
@@ -83,7 +84,7 @@ impl Launch {
                 c.arg("--state-dir").arg(state_dir);
                 c
             }
-            System::Streamz | System::Raw => {
+            System::Streamz | System::Raw | System::RawLog => {
                 let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
                 // For profiling: `STREAMZ_BENCH_WRAP="valgrind --tool=callgrind"` runs the
                 // application under the given command (its figures then measure the wrapper too).

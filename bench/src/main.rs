@@ -29,12 +29,12 @@ use anyhow::{bail, Context};
 const USAGE: &str = "usage:
   streamz-bench driver [--records N] [--keys K] [--batch B] [--seed S] [--runs R] [--cache BYTES] [--commit-every BATCHES]
   streamz-bench kafka [--tiny] [--records N] [--w3-records N] [--restore-records N] [--keys K]
-                      [--partitions P] [--workload w1|w2|w3|w4|all] [--system ks,ks512,streamz,raw]
+                      [--partitions P] [--workload w1|w2|w3|w4|all] [--system ks,ks512,streamz,raw,rawlog]
                       [--guarantee alos|eos|both] [--rate R] [--latency-secs S] [--runs R]
                       [--results DIR]
-  streamz-bench app --workload W --system streamz|raw --guarantee alos|eos --bootstrap B
+  streamz-bench app --workload W --system streamz|raw|rawlog --guarantee alos|eos --bootstrap B
                     --app-id A --input T --output T [--users T --alerts T] [--repartition T]
-                    [--restore-records N]
+                    [--changelog T] [--restore-records N]
   streamz-bench store [--records N] [--keys K] [--commit-every C]";
 
 /// `--flag value` pairs.

@@ -195,28 +195,36 @@ pub(crate) fn run(
         }
         let _ = ready();
     });
-    copy(bootstrap, group, input, output, commit, &assigned, &stop)
+    Copy { bootstrap, group, input, output, changelog: None }.run(commit, &assigned, &stop)
 }
 
 /// W2's baseline: `input` → `repartition` → `output`, two consume → produce copies in one
-/// process (a stream thread also consumes its own repartition topic).
+/// process (a stream thread also consumes its own repartition topic). With a `changelog`, the
+/// second copy also writes one record a copied record to it, shaped as a window store's
+/// changelog record (see [`Copy::changelog`]): W2's whole Kafka traffic.
 pub(crate) fn run_twice(
     bootstrap: &str,
     group: &str,
     input: &str,
     repartition: &str,
     output: &str,
+    changelog: Option<&str>,
     commit: Commit,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut copies = Vec::new();
     let mut flags = Vec::new();
-    for (i, (from, to)) in [(input, repartition), (repartition, output)].into_iter().enumerate() {
+    let stages = [(input, repartition, None), (repartition, output, changelog)];
+    for (i, (from, to, log)) in stages.into_iter().enumerate() {
         let (assigned, stop) = (Arc::new(AtomicBool::new(false)), stop.clone());
         flags.push(assigned.clone());
-        let (bootstrap, group, from, to) =
-            (bootstrap.to_string(), format!("{group}-{i}"), from.to_string(), to.to_string());
-        copies.push(std::thread::spawn(move || copy(&bootstrap, &group, &from, &to, commit, &assigned, &stop)));
+        let (bootstrap, group) = (bootstrap.to_string(), format!("{group}-{i}"));
+        let (from, to, log) = (from.to_string(), to.to_string(), log.map(str::to_string));
+        copies.push(std::thread::spawn(move || {
+            let copy =
+                Copy { bootstrap: &bootstrap, group: &group, input: &from, output: &to, changelog: log.as_deref() };
+            copy.run(commit, &assigned, &stop)
+        }));
     }
     while !flags.iter().all(|f| f.load(Ordering::SeqCst)) && !copies.iter().any(|c| c.is_finished()) {
         std::thread::sleep(Duration::from_millis(5));
@@ -230,65 +238,94 @@ pub(crate) fn run_twice(
     Ok(())
 }
 
-/// One consume → produce copy until `stop`; `assigned` is set once partitions are assigned.
-fn copy(
-    bootstrap: &str,
-    group: &str,
-    input: &str,
-    output: &str,
-    commit: Commit,
-    assigned: &Arc<AtomicBool>,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let consumer: BaseConsumer<Assigned> =
-        consumer_config(bootstrap, group, commit).create_with_context(Assigned(assigned.clone()))?;
-    let producer: BaseProducer<Reports> =
-        producer_config(bootstrap, group, commit).create_with_context(Reports::default())?;
-    if commit == Commit::Transactions {
-        producer.init_transactions(TIMEOUT).context("raw: cannot initialize transactions")?;
-        producer.begin_transaction().context("raw: cannot begin a transaction")?;
-    }
-    consumer.subscribe(&[input])?;
-    let (mut copied, mut committed, mut last_commit) = (0u64, 0u64, Instant::now());
-    while !stop.load(Ordering::SeqCst) {
-        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-            let message = message.context("raw: cannot consume")?;
-            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(output);
-            if let Some(ts) = message.timestamp().to_millis() {
-                record = record.timestamp(ts);
-            }
-            if let Some(k) = message.key() {
-                record = record.key(k);
-            }
-            if let Some(v) = message.payload() {
-                record = record.payload(v);
-            }
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        sleep_and_serve(&producer);
-                    }
-                    Err((e, _)) => return Err(e).context("raw: cannot produce"),
+/// One consume → produce copy.
+struct Copy<'a> {
+    bootstrap: &'a str,
+    /// The consumer group (and the transactional id's prefix).
+    group: &'a str,
+    input: &'a str,
+    output: &'a str,
+    /// A topic that also gets, per copied record, what a window store's changelog gets for it
+    /// in W2: the key followed by the 8-byte start of its 10 s window, a 16-byte value (the
+    /// two `i64` of a count and a sum), the record's timestamp, in the record's partition.
+    changelog: Option<&'a str>,
+}
+
+impl Copy<'_> {
+    /// Copies until `stop`; `assigned` is set once partitions are assigned.
+    fn run(&self, commit: Commit, assigned: &Arc<AtomicBool>, stop: &AtomicBool) -> anyhow::Result<()> {
+        let consumer: BaseConsumer<Assigned> =
+            consumer_config(self.bootstrap, self.group, commit).create_with_context(Assigned(assigned.clone()))?;
+        let producer: BaseProducer<Reports> =
+            producer_config(self.bootstrap, self.group, commit).create_with_context(Reports::default())?;
+        if commit == Commit::Transactions {
+            producer.init_transactions(TIMEOUT).context("raw: cannot initialize transactions")?;
+            producer.begin_transaction().context("raw: cannot begin a transaction")?;
+        }
+        consumer.subscribe(&[self.input])?;
+        let (mut copied, mut committed, mut last_commit) = (0u64, 0u64, Instant::now());
+        let mut log_key = Vec::with_capacity(64);
+        while !stop.load(Ordering::SeqCst) {
+            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+                let message = message.context("raw: cannot consume")?;
+                let ts = message.timestamp().to_millis();
+                let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(self.output);
+                if let Some(ts) = ts {
+                    record = record.timestamp(ts);
                 }
-            }
-            copied += 1;
-            if copied % 1_000 == 0 {
+                if let Some(k) = message.key() {
+                    record = record.key(k);
+                }
+                if let Some(v) = message.payload() {
+                    record = record.payload(v);
+                }
+                send(&producer, record)?;
+                if let Some(changelog) = self.changelog {
+                    let ts = ts.unwrap_or(0);
+                    log_key.clear();
+                    log_key.extend_from_slice(message.key().unwrap_or_default());
+                    log_key.extend_from_slice(&(ts - ts.rem_euclid(10_000)).to_be_bytes());
+                    let mut value = [0u8; 16];
+                    value[..8].copy_from_slice(&copied.to_be_bytes());
+                    value[8..].copy_from_slice(&ts.to_be_bytes());
+                    let record = BaseRecord::to(changelog)
+                        .partition(message.partition())
+                        .timestamp(ts)
+                        .key(&log_key[..])
+                        .payload(&value[..]);
+                    send(&producer, record)?;
+                }
+                copied += 1;
+                if copied % 1_000 == 0 {
+                    serve_reports(&producer);
+                }
+            } else {
                 serve_reports(&producer);
             }
-        } else {
-            serve_reports(&producer);
-        }
-        if last_commit.elapsed() >= commit.interval() {
-            if copied > committed {
-                make_final(&consumer, &producer, commit, true)?;
-                committed = copied;
+            if last_commit.elapsed() >= commit.interval() {
+                if copied > committed {
+                    make_final(&consumer, &producer, commit, true)?;
+                    committed = copied;
+                }
+                last_commit = Instant::now();
             }
-            last_commit = Instant::now();
+        }
+        make_final(&consumer, &producer, commit, false)
+    }
+}
+
+/// Sends `record`, waiting as a stream thread waits while the producer's queue is full.
+fn send(producer: &BaseProducer<Reports>, mut record: BaseRecord<'_, [u8], [u8]>) -> anyhow::Result<()> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                sleep_and_serve(producer);
+            }
+            Err((e, _)) => return Err(e).context("raw: cannot produce"),
         }
     }
-    make_final(&consumer, &producer, commit, false)
 }
 
 /// How long a flush or a transaction call may take.

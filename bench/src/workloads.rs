@@ -41,6 +41,10 @@ pub(crate) enum System {
     Streamz,
     /// Plain rdkafka: consume → produce (twice for W2), or consume only (W4).
     Raw,
+    /// W2 only: RAW's two copies, the second also writing a changelog record a record, as W2's
+    /// window store does: the same Kafka traffic as W2 (three records produced an input
+    /// record), none of its decoding, state or processing.
+    RawLog,
 }
 
 /// Under which processing guarantee.
@@ -90,7 +94,8 @@ impl System {
             "ks512" => System::Ks512,
             "streamz" => System::Streamz,
             "raw" => System::Raw,
-            _ => bail!("unknown system `{name}` (ks, ks512, streamz, raw)"),
+            "rawlog" => System::RawLog,
+            _ => bail!("unknown system `{name}` (ks, ks512, streamz, raw, rawlog)"),
         })
     }
 
@@ -100,6 +105,7 @@ impl System {
             System::Ks512 => "ks512",
             System::Streamz => "streamz",
             System::Raw => "raw",
+            System::RawLog => "rawlog",
         }
     }
 
@@ -109,7 +115,13 @@ impl System {
             System::Ks512 => "Kafka Streams -Xmx512m",
             System::Streamz => "streamz",
             System::Raw => "RAW",
+            System::RawLog => "RAW + changelog",
         }
+    }
+
+    /// Whether this system runs `workload` (RAW + changelog runs W2 only).
+    pub(crate) fn runs(self, workload: Workload) -> bool {
+        self != System::RawLog || workload == Workload::W2
     }
 }
 
@@ -187,8 +199,8 @@ pub(crate) fn say_ready() -> anyhow::Result<()> {
     say("ready")
 }
 
-/// `streamz-bench app --workload W --system streamz|raw --guarantee alos|eos --input T --output T
-/// --app-id A --bootstrap B [--users T --alerts T] [--restore-records N]`.
+/// `streamz-bench app --workload W --system streamz|raw|rawlog --guarantee alos|eos --input T --output T
+/// --app-id A --bootstrap B [--users T --alerts T] [--repartition T [--changelog T]] [--restore-records N]`.
 pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
     let get = |flag: &str| -> anyhow::Result<String> {
         let i = args.iter().position(|a| a == flag).with_context(|| format!("app: {flag} is required"))?;
@@ -210,8 +222,13 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
             return crate::restore::raw_consume(&bootstrap, &input, records);
         }
         (System::Raw, Workload::W2) => {
-            return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output, commit);
+            return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output, None, commit);
         }
+        (System::RawLog, Workload::W2) => {
+            let (repartition, changelog) = (get("--repartition")?, get("--changelog")?);
+            return crate::raw::run_twice(&bootstrap, &app_id, &input, &repartition, &output, Some(&changelog), commit);
+        }
+        (System::RawLog, _) => bail!("app: rawlog runs W2 only"),
         (System::Raw, _) => {
             return crate::raw::run(&bootstrap, &app_id, &input, &output, commit, say_ready, wait_for_stop)
         }
