@@ -1,5 +1,5 @@
 //! W4, restore: a changelog of N records restored into a fresh instance, and the RAW baseline
-//! that only consumes the same changelog.
+//! that only consumes the same changelog (in batches, as streamz's restore consumer reads).
 //!
 //! streamz logs each store partition it restores (`tracing`, "restored store from its
 //! changelog", with `records` and `elapsed_ms`); a small subscriber here adds them up. The
@@ -10,8 +10,10 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
+use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use streamz::kafka::KafkaClient;
 use streamz::runtime::{App, StreamsConfig};
@@ -130,22 +132,70 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
     say_ready()?;
     let started = Instant::now();
     consumer.assign(&list)?;
+    let mut queue = Batches::of(&consumer)?;
     let (mut first, mut count) = (None::<Instant>, 0u64);
     while count < expected {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(message) => {
-                message.context("raw restore: cannot consume")?;
-                first.get_or_insert_with(Instant::now);
-                count += 1;
-            }
-            None if started.elapsed() > Duration::from_secs(120) => bail!("raw restore: {count} of {expected} records"),
-            None => {}
+        let n = queue.read(Duration::from_millis(100))?;
+        if n > 0 {
+            first.get_or_insert_with(Instant::now);
+            count += n as u64;
+        } else if started.elapsed() > Duration::from_secs(120) {
+            bail!("raw restore: {count} of {expected} records");
         }
     }
     let ms = first.map_or(0, |f| f.elapsed().as_millis());
     say(&format!("restored {count} {ms}"))?;
     wait_for_stop();
     Ok(())
+}
+
+/// The consumer queue of a consumer with assigned partitions, read as a streamz restore
+/// consumer reads it: up to [`Batches::SIZE`] records a call of librdkafka's batch read.
+struct Batches<'c> {
+    _consumer: &'c BaseConsumer,
+    queue: *mut rd::rd_kafka_queue_t,
+    messages: Vec<*mut rd::rd_kafka_message_t>,
+}
+
+impl<'c> Batches<'c> {
+    /// As streamz's restore consumer.
+    const SIZE: usize = 4096;
+
+    fn of(consumer: &'c BaseConsumer) -> anyhow::Result<Self> {
+        // SAFETY: the client outlives the handle (borrowed for `'c`), released in `drop`.
+        let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+        ensure!(!queue.is_null(), "raw restore: the consumer has no consumer queue");
+        Ok(Batches { _consumer: consumer, queue, messages: vec![std::ptr::null_mut(); Self::SIZE] })
+    }
+
+    /// Takes what is queued (waiting up to `timeout` for the first record), frees it, and
+    /// returns how many records it was; fails on a record carrying an error.
+    fn read(&mut self, timeout: Duration) -> anyhow::Result<usize> {
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: the queue is alive, and `messages` has room for `SIZE` pointers.
+        let n = unsafe { rd::rd_kafka_consume_batch_queue(self.queue, ms, self.messages.as_mut_ptr(), Self::SIZE) };
+        let taken = &self.messages[..n.max(0) as usize];
+        // SAFETY: each message the call returned is valid until destroyed, once, below.
+        let failed = taken
+            .iter()
+            .map(|&m| unsafe { (*m).err })
+            .find(|e| *e != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
+        for &m in taken {
+            // SAFETY: as above.
+            unsafe { rd::rd_kafka_message_destroy(m) };
+        }
+        match failed {
+            Some(e) => bail!("raw restore: cannot consume: {:?}", RDKafkaErrorCode::from(e)),
+            None => Ok(taken.len()),
+        }
+    }
+}
+
+impl Drop for Batches<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the handle is released once, while its client is alive.
+        unsafe { rd::rd_kafka_queue_destroy(self.queue) }
+    }
 }
 
 /// Fills `topic` (created here with `partitions`) with `records` changelog records of a count
