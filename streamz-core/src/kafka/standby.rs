@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::batch::BatchQueue;
 use super::changelog_offsets::{watermarks, LogEnd};
 use super::kafka_error;
-use crate::Result;
+use crate::{Result, StreamsError};
 
 /// A member of the consumer group and the input partitions assigned to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,7 +141,8 @@ impl ChangelogTail {
     }
 
     /// Passes up to `max` records to `apply` (topic, partition, offset, key, value): waits up
-    /// to `wait` for the first, then takes what is already fetched. Returns how many.
+    /// to `wait` for the first, then takes what is already fetched, in one batch read of the
+    /// client's queue. Returns how many.
     ///
     /// # Errors
     ///
@@ -152,20 +154,27 @@ impl ChangelogTail {
         wait: Duration,
         apply: &mut dyn FnMut(&str, i32, i64, &[u8], Option<&[u8]>) -> Result<()>,
     ) -> Result<usize> {
+        let mut queue = BatchQueue::new(&self.consumer, max)?;
         let mut n = 0;
-        let mut timeout = wait;
-        while n < max {
-            match self.consumer.poll(timeout) {
-                None => break,
-                Some(Ok(m)) => {
-                    apply(m.topic(), m.partition(), m.offset(), m.key().unwrap_or_default(), m.payload())?;
-                    n += 1;
-                }
-                Some(Err(KafkaError::PartitionEOF(_))) => {}
-                Some(Err(e)) => return Err(kafka_error("cannot read a changelog for a standby", e)),
+        queue.read(wait, |consumed| match consumed.error() {
+            None => {
+                let topic = std::str::from_utf8(consumed.topic())
+                    .map_err(|_| StreamsError::Bug("a changelog topic name that is not UTF-8".into()))?;
+                apply(
+                    topic,
+                    consumed.partition(),
+                    consumed.offset(),
+                    consumed.key().unwrap_or_default(),
+                    consumed.payload(),
+                )?;
+                n += 1;
+                Ok(())
             }
-            timeout = Duration::ZERO;
-        }
+            Some(RDKafkaErrorCode::PartitionEOF) => Ok(()),
+            Some(code) => {
+                Err(kafka_error("cannot read a changelog for a standby", KafkaError::MessageConsumption(code)))
+            }
+        })?;
         Ok(n)
     }
 }
