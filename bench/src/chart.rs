@@ -136,16 +136,26 @@ fn panel(canvas: &mut Canvas, top: usize, title: &str, value: usize, results: &[
     }
 }
 
+/// Where the legend starts, and the gap after each of its entries.
+const LEGEND_LEFT: usize = 60;
+const LEGEND_GAP: usize = 30;
+
+/// The width of `system`'s legend entry (a 16-pixel swatch, its label in the 2× font) and the
+/// gap after it.
+fn legend_step(system: System) -> usize {
+    24 + system.label().len() * 12 + LEGEND_GAP
+}
+
 /// Draws the chart of `results` into `path`.
 pub(crate) fn write(path: &Path, results: &[(Case, Vec<Figures>)]) -> anyhow::Result<()> {
     let mut canvas = Canvas { pixels: vec![[255; 3]; W * H] };
     panel(&mut canvas, 10, "records/s (median)", 0, results);
     panel(&mut canvas, 370, "cpu-s per million records (median)", 1, results);
-    let mut x = 60;
+    let mut x = LEGEND_LEFT;
     for (system, color) in SYSTEMS {
         canvas.rect(x, H - 28, 16, 16, color);
         canvas.text(x + 24, H - 26, system.label(), 2, [0, 0, 0]);
-        x += 24 + system.label().len() * 12 + 30;
+        x += legend_step(system);
     }
     std::fs::write(path, png(&canvas.pixels, W, H))?;
     Ok(())
@@ -215,8 +225,8 @@ mod tests {
 
     #[test]
     fn the_legend_fits_and_every_label_can_be_drawn() {
-        let width: usize = SYSTEMS.iter().map(|(s, _)| 24 + s.label().len() * 12 + 30).sum();
-        assert!(60 + width - 30 <= W, "the legend is {width} pixels wide");
+        let width: usize = SYSTEMS.iter().map(|(s, _)| legend_step(*s)).sum();
+        assert!(LEGEND_LEFT + width - LEGEND_GAP <= W, "the legend is {width} pixels wide");
         for (system, _) in SYSTEMS {
             for c in system.label().chars().filter(|c| *c != ' ') {
                 let c = c.to_ascii_lowercase();
