@@ -15,7 +15,7 @@ const SYSTEMS: [(System, [u8; 3]); 5] = [
     (System::Ks512, [244, 165, 130]),
     (System::Streamz, [33, 102, 172]),
     (System::Raw, [150, 150, 150]),
-    (System::RawLog, [90, 90, 90]),
+    (System::RawState, [90, 90, 90]),
 ];
 
 /// Glyphs of the 5×7 font: seven rows of five, top to bottom; upper case is drawn as lower case.

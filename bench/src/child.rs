@@ -84,7 +84,7 @@ impl Launch {
                 c.arg("--state-dir").arg(state_dir);
                 c
             }
-            System::Streamz | System::Raw | System::RawLog => {
+            System::Streamz | System::Raw | System::RawState => {
                 let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
                 // For profiling: `STREAMZ_BENCH_WRAP="valgrind --tool=callgrind"` runs the
                 // application under the given command (its figures then measure the wrapper too).

@@ -57,7 +57,7 @@ impl Default for Options {
             keys: 10_000,
             partitions: 4,
             workloads: vec![Workload::W1, Workload::W2, Workload::W3, Workload::W4],
-            systems: vec![System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawLog],
+            systems: vec![System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState],
             guarantees: vec![Guarantee::Alos, Guarantee::Eos],
             rate: None,
             latency_secs: 10,
@@ -68,11 +68,11 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The CI smoke test: 20,000 records, streamz and RAW (also with W2's changelog), one run.
+    /// The CI smoke test: 20,000 records, streamz, RAW and RAW + state, one run.
     pub(crate) fn tiny(&mut self) {
         self.records = 20_000;
         self.w3_records = Some(20_000);
-        self.systems = vec![System::Streamz, System::Raw, System::RawLog];
+        self.systems = vec![System::Streamz, System::Raw, System::RawState];
         self.rate = Some(2_000);
         self.latency_secs = 3;
         self.runs = 1;
@@ -139,11 +139,11 @@ impl Env<'_> {
                 extra.push(("--users", self.inputs.users.clone()));
                 extra.push(("--alerts", alerts));
             }
-            (Workload::W2, System::Raw | System::RawLog) => {
+            (Workload::W2, System::Raw | System::RawState) => {
                 let repartition = unique("w2-raw-repartition");
                 self.client.create_topic(&repartition, p)?;
                 extra.push(("--repartition", repartition));
-                if case.system == System::RawLog {
+                if case.system == System::RawState {
                     // No compaction happens within a run: a plain topic costs what a
                     // changelog costs.
                     let changelog = unique("w2-raw-changelog");
@@ -168,7 +168,7 @@ impl Env<'_> {
     /// Output records expected for `produced`, and how many of them may be missing.
     fn expected(case: Case, produced: Produced) -> (u64, u64) {
         match (case.system, case.workload) {
-            (System::Raw | System::RawLog, _) => (produced.records, 0),
+            (System::Raw | System::RawState, _) => (produced.records, 0),
             // Records more than the grace late across the repartition are dropped.
             (_, Workload::W2) => (produced.records, produced.records / 100),
             (_, w) => (w.expected(produced.records, produced.passing), 0),
@@ -230,7 +230,9 @@ impl Env<'_> {
             System::Streamz => launch.app_id = self.inputs.w4_streamz_app.clone(),
             System::Ks | System::Ks512 => launch.app_id = self.inputs.w4_ks_app.clone(),
             // RAW reads streamz's changelog.
-            System::Raw | System::RawLog => launch.input = format!("{}-w4-store-changelog", self.inputs.w4_streamz_app),
+            System::Raw | System::RawState => {
+                launch.input = format!("{}-w4-store-changelog", self.inputs.w4_streamz_app)
+            }
         }
         launch.extra.push(("--restore-records", n.to_string()));
         let mut app = AppProcess::start(&launch, &self.ks_classpath)?;

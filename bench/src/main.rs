@@ -17,6 +17,7 @@ mod janitor;
 mod kafka_bench;
 mod ks;
 mod raw;
+mod raw_store;
 mod report;
 mod restore;
 mod rng;
@@ -29,10 +30,10 @@ use anyhow::{bail, Context};
 const USAGE: &str = "usage:
   streamz-bench driver [--records N] [--keys K] [--batch B] [--seed S] [--runs R] [--cache BYTES] [--commit-every BATCHES]
   streamz-bench kafka [--tiny] [--records N] [--w3-records N] [--restore-records N] [--keys K]
-                      [--partitions P] [--workload w1|w2|w3|w4|all] [--system ks,ks512,streamz,raw,rawlog]
+                      [--partitions P] [--workload w1|w2|w3|w4|all] [--system ks,ks512,streamz,raw,rawstate]
                       [--guarantee alos|eos|both] [--rate R] [--latency-secs S] [--runs R]
                       [--results DIR]
-  streamz-bench app --workload W --system streamz|raw|rawlog --guarantee alos|eos --bootstrap B
+  streamz-bench app --workload W --system streamz|raw|rawstate --guarantee alos|eos --bootstrap B
                     --app-id A --input T --output T [--users T --alerts T] [--repartition T]
                     [--changelog T] [--restore-records N]
   streamz-bench store [--records N] [--keys K] [--commit-every C]";

@@ -1,5 +1,6 @@
-//! W4, restore: a changelog of N records restored into a fresh instance, and the RAW baseline
-//! that only consumes the same changelog (in batches, as streamz's restore consumer reads).
+//! W4, restore: a changelog of N records restored into a fresh instance, the RAW baseline that
+//! only consumes the same changelog (in batches, as streamz's restore consumer reads), and RAW
+//! + state, which also writes what it reads into RocksDB.
 //!
 //! streamz logs each store partition it restores (`tracing`, "restored store from its
 //! changelog", with `records` and `elapsed_ms`); a small subscriber here adds them up. The
@@ -23,6 +24,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata};
 
+use crate::raw_store::RawStores;
 use crate::workloads::{say, say_ready, wait_for_stop};
 
 /// The message of streamz's restore log line.
@@ -108,8 +110,10 @@ pub(crate) fn streamz_restore(topology: Topology, config: StreamsConfig, expecte
 }
 
 /// RAW: reads every partition of `topic` from the beginning until `expected` records arrived,
-/// with the consumer settings of streamz's restore consumer.
-pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow::Result<()> {
+/// with the consumer settings of streamz's restore consumer. RAW + state (`store`) also writes
+/// every record into a RocksDB database of its partition ([`RawStores`]); its time ends when
+/// the last batch is written.
+pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64, store: bool) -> anyhow::Result<()> {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", bootstrap)
@@ -132,16 +136,23 @@ pub(crate) fn raw_consume(bootstrap: &str, topic: &str, expected: u64) -> anyhow
     say_ready()?;
     let started = Instant::now();
     consumer.assign(&list)?;
+    let mut stores = store.then(RawStores::new).transpose()?;
     let mut queue = Batches::of(&consumer)?;
     let (mut first, mut count) = (None::<Instant>, 0u64);
     while count < expected {
-        let n = queue.read(Duration::from_millis(100))?;
+        let n = match stores.as_mut() {
+            Some(stores) => queue.read(Duration::from_millis(100), |p, k, v| stores.put(p, k, v))?,
+            None => queue.read(Duration::from_millis(100), |_, _, _| Ok(()))?,
+        };
         if n > 0 {
             first.get_or_insert_with(Instant::now);
             count += n as u64;
         } else if started.elapsed() > Duration::from_secs(120) {
             bail!("raw restore: {count} of {expected} records");
         }
+    }
+    if let Some(stores) = stores.as_mut() {
+        stores.write_all()?;
     }
     let ms = first.map_or(0, |f| f.elapsed().as_millis());
     say(&format!("restored {count} {ms}"))?;
@@ -168,9 +179,15 @@ impl<'c> Batches<'c> {
         Ok(Batches { _consumer: consumer, queue, messages: vec![std::ptr::null_mut(); Self::SIZE] })
     }
 
-    /// Takes what is queued (waiting up to `timeout` for the first record), frees it, and
-    /// returns how many records it was; fails on a record carrying an error.
-    fn read(&mut self, timeout: Duration) -> anyhow::Result<usize> {
+    /// Takes what is queued (waiting up to `timeout` for the first record), passes each
+    /// record's partition, key and value (`None`: a tombstone) to `each`, frees them, and
+    /// returns how many records it was; fails on a record carrying an error, before `each`
+    /// sees any record of the batch, and with the first error of `each`.
+    fn read(
+        &mut self,
+        timeout: Duration,
+        mut each: impl FnMut(i32, &[u8], Option<&[u8]>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<usize> {
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         // SAFETY: the queue is alive, and `messages` has room for `SIZE` pointers.
         let n = unsafe { rd::rd_kafka_consume_batch_queue(self.queue, ms, self.messages.as_mut_ptr(), Self::SIZE) };
@@ -180,15 +197,37 @@ impl<'c> Batches<'c> {
             .iter()
             .map(|&m| unsafe { (*m).err })
             .find(|e| *e != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
+        let mut applied = Ok(());
+        if failed.is_none() {
+            for &m in taken {
+                // SAFETY: as above; key and payload are `len` bytes each, or null.
+                let (partition, key, value) =
+                    unsafe { ((*m).partition, bytes((*m).key, (*m).key_len), bytes((*m).payload, (*m).len)) };
+                applied = each(partition, key.unwrap_or_default(), value);
+                if applied.is_err() {
+                    break;
+                }
+            }
+        }
         for &m in taken {
             // SAFETY: as above.
             unsafe { rd::rd_kafka_message_destroy(m) };
         }
         match failed {
             Some(e) => bail!("raw restore: cannot consume: {:?}", RDKafkaErrorCode::from(e)),
-            None => Ok(taken.len()),
+            None => applied.map(|()| taken.len()),
         }
     }
+}
+
+/// The `len` bytes at `data`, or `None` when `data` is null.
+///
+/// # Safety
+///
+/// A non-null `data` points to `len` bytes that stay valid and unchanged for `'a`.
+unsafe fn bytes<'a>(data: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
+    // SAFETY: as the caller promises.
+    (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
 }
 
 impl Drop for Batches<'_> {

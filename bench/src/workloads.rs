@@ -41,10 +41,11 @@ pub(crate) enum System {
     Streamz,
     /// Plain rdkafka: consume → produce (twice for W2), or consume only (W4).
     Raw,
-    /// W2 only: RAW's two copies, the second also writing a changelog record a record, as W2's
-    /// window store does: the same Kafka traffic as W2 (three records produced an input
-    /// record), none of its decoding, state or processing.
-    RawLog,
+    /// RAW plus the writes of the workload's state, none of its decoding or processing. W2:
+    /// RAW's two copies, the second also writing a changelog record a record, as W2's window
+    /// store does (the same Kafka traffic as W2: three records produced an input record). W4:
+    /// RAW's consumption, writing each record into a RocksDB database per partition.
+    RawState,
 }
 
 /// Under which processing guarantee.
@@ -94,8 +95,8 @@ impl System {
             "ks512" => System::Ks512,
             "streamz" => System::Streamz,
             "raw" => System::Raw,
-            "rawlog" => System::RawLog,
-            _ => bail!("unknown system `{name}` (ks, ks512, streamz, raw, rawlog)"),
+            "rawstate" => System::RawState,
+            _ => bail!("unknown system `{name}` (ks, ks512, streamz, raw, rawstate)"),
         })
     }
 
@@ -105,7 +106,7 @@ impl System {
             System::Ks512 => "ks512",
             System::Streamz => "streamz",
             System::Raw => "raw",
-            System::RawLog => "rawlog",
+            System::RawState => "rawstate",
         }
     }
 
@@ -115,13 +116,14 @@ impl System {
             System::Ks512 => "Kafka Streams -Xmx512m",
             System::Streamz => "streamz",
             System::Raw => "RAW",
-            System::RawLog => "RAW + changelog",
+            System::RawState => "RAW + state",
         }
     }
 
-    /// Whether this system runs `workload` (RAW + changelog runs W2 only).
+    /// Whether this system runs `workload` (RAW + state runs the workloads whose state RAW
+    /// can write without their processing: W2 and W4).
     pub(crate) fn runs(self, workload: Workload) -> bool {
-        self != System::RawLog || workload == Workload::W2
+        self != System::RawState || matches!(workload, Workload::W2 | Workload::W4)
     }
 }
 
@@ -199,7 +201,7 @@ pub(crate) fn say_ready() -> anyhow::Result<()> {
     say("ready")
 }
 
-/// `streamz-bench app --workload W --system streamz|raw|rawlog --guarantee alos|eos --input T --output T
+/// `streamz-bench app --workload W --system streamz|raw|rawstate --guarantee alos|eos --input T --output T
 /// --app-id A --bootstrap B [--users T --alerts T] [--repartition T [--changelog T]] [--restore-records N]`.
 pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
     let get = |flag: &str| -> anyhow::Result<String> {
@@ -217,18 +219,19 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
         _ => crate::raw::Commit::Offsets,
     };
     match (system, workload) {
-        (System::Raw, Workload::W4) => {
+        (System::Raw | System::RawState, Workload::W4) => {
             let records = get("--restore-records")?.parse()?;
-            return crate::restore::raw_consume(&bootstrap, &input, records);
+            let store = system == System::RawState;
+            return crate::restore::raw_consume(&bootstrap, &input, records, store);
         }
         (System::Raw, Workload::W2) => {
             return crate::raw::run_twice(&bootstrap, &app_id, &input, &get("--repartition")?, &output, None, commit);
         }
-        (System::RawLog, Workload::W2) => {
+        (System::RawState, Workload::W2) => {
             let (repartition, changelog) = (get("--repartition")?, get("--changelog")?);
             return crate::raw::run_twice(&bootstrap, &app_id, &input, &repartition, &output, Some(&changelog), commit);
         }
-        (System::RawLog, _) => bail!("app: rawlog runs W2 only"),
+        (System::RawState, _) => bail!("app: rawstate runs W2 and W4"),
         (System::Raw, _) => {
             return crate::raw::run(&bootstrap, &app_id, &input, &output, commit, say_ready, wait_for_stop)
         }
@@ -274,4 +277,25 @@ pub(crate) fn app_main(args: &[String]) -> anyhow::Result<()> {
     let closed = running.close();
     let _ = std::fs::remove_dir_all(&state_dir);
     Ok(closed?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_with_state_runs_the_workloads_whose_state_it_writes() {
+        let runs = |w| System::RawState.runs(w);
+        assert!(runs(Workload::W2) && runs(Workload::W4));
+        assert!(!runs(Workload::W1) && !runs(Workload::W3));
+        assert!([Workload::W1, Workload::W3].iter().all(|&w| System::Raw.runs(w) && System::Streamz.runs(w)));
+    }
+
+    #[test]
+    fn systems_parse_from_their_names() {
+        for s in [System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState] {
+            assert_eq!(System::parse(s.name()).unwrap(), s);
+        }
+        assert!(System::parse("rawlog").unwrap_err().to_string().contains("rawstate"));
+    }
 }
