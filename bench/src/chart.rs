@@ -105,7 +105,9 @@ fn short(v: f64) -> String {
     }
 }
 
-/// One panel: `value` (an index into `medians`) per group and system.
+/// One panel: `value` (an index into `medians`) per group and system, each group's bars
+/// scaled to its largest (records/s and CPU differ by orders of magnitude between workloads;
+/// the figures are written above the bars).
 fn panel(canvas: &mut Canvas, top: usize, title: &str, value: usize, results: &[(Case, Vec<Figures>)]) {
     let groups: Vec<(Workload, Guarantee)> = {
         let mut g: Vec<_> = results.iter().map(|(c, _)| (c.workload, c.guarantee)).collect();
@@ -117,24 +119,62 @@ fn panel(canvas: &mut Canvas, top: usize, title: &str, value: usize, results: &[
     canvas.text(left, top, title, 2, [0, 0, 0]);
     let base = top + 40 + height;
     let find = |w, g, s| results.iter().find(|(c, _)| *c == Case { workload: w, guarantee: g, system: s });
-    let max = results.iter().map(|(_, f)| medians(f)[value]).filter(|v| !v.is_nan()).fold(0.0, f64::max);
     canvas.rect(left, base, width, 2, [0, 0, 0]);
     let group_w = width / groups.len().max(1);
+    let bar_w = (group_w - 20) / SYSTEMS.len();
+    let mut labels = Vec::new();
     for (gi, (w, g)) in groups.iter().enumerate() {
         let x0 = left + gi * group_w + 10;
-        let bar_w = (group_w - 20) / SYSTEMS.len();
-        for (si, (system, color)) in SYSTEMS.iter().enumerate() {
-            let Some((_, figures)) = find(*w, *g, *system) else { continue };
-            let v = medians(figures)[value];
+        let values: Vec<Option<f64>> =
+            SYSTEMS.iter().map(|(system, _)| find(*w, *g, *system).map(|(_, f)| medians(f)[value])).collect();
+        let max = values.iter().flatten().copied().filter(|v| !v.is_nan()).fold(0.0, f64::max);
+        let mut bars = Vec::new();
+        for (si, ((_, color), v)) in SYSTEMS.iter().zip(&values).enumerate() {
+            let Some(v) = *v else { continue };
             let h = if max > 0.0 && !v.is_nan() { (v / max * height as f64) as usize } else { 0 };
             let x = x0 + si * bar_w;
             canvas.rect(x + 2, base - h, bar_w - 4, h, *color);
-            canvas.text(x + 2, base - h - 10, &short(v), 1, [0, 0, 0]);
+            bars.push((x + 2, base - h, short(v)));
         }
+        labels.extend(place_labels(&bars, top + 18));
         let label = if *w == Workload::W4 { "w4 restore".to_string() } else { format!("{} {}", w.name(), g.name()) };
         canvas.text(x0 + 4, base + 8, &label, 2, [0, 0, 0]);
     }
+    // After every bar, so that no bar covers a label that reaches over it.
+    for (x, y, text) in labels {
+        canvas.text(x, y, &text, 1, [0, 0, 0]);
+    }
 }
+
+/// Where the value labels of a group's bars go, given each bar's left edge, top and label
+/// (left to right): just above the bar, or, where that would overlap the label before it,
+/// just above that label; never above `ceiling`.
+fn place_labels(bars: &[(usize, usize, String)], ceiling: usize) -> Vec<(usize, usize, String)> {
+    const LINE: usize = 9;
+    let mut placed: Vec<(usize, usize, String)> = Vec::with_capacity(bars.len());
+    for (x, top, text) in bars {
+        let mut y = top.saturating_sub(10).max(ceiling);
+        if let Some((px, py, ptext)) = placed.last() {
+            let side_by_side = px + text_width(ptext) >= *x;
+            if side_by_side && y.abs_diff(*py) < LINE {
+                y = py.saturating_sub(LINE).max(ceiling);
+            }
+        }
+        placed.push((*x, y, text.clone()));
+    }
+    placed
+}
+
+/// Pixels `text` takes in the 1× font.
+fn text_width(text: &str) -> usize {
+    (text.chars().count() * 6).saturating_sub(1)
+}
+
+/// The titles of the two panels.
+const TITLES: [&str; 2] = [
+    "records/s (median): each group scaled to its largest",
+    "cpu-s per million records (median): each group scaled to its largest",
+];
 
 /// Where the legend starts, and the gap after each of its entries.
 const LEGEND_LEFT: usize = 60;
@@ -149,8 +189,8 @@ fn legend_step(system: System) -> usize {
 /// Draws the chart of `results` into `path`.
 pub(crate) fn write(path: &Path, results: &[(Case, Vec<Figures>)]) -> anyhow::Result<()> {
     let mut canvas = Canvas { pixels: vec![[255; 3]; W * H] };
-    panel(&mut canvas, 10, "records/s (median)", 0, results);
-    panel(&mut canvas, 370, "cpu-s per million records (median)", 1, results);
+    panel(&mut canvas, 10, TITLES[0], 0, results);
+    panel(&mut canvas, 370, TITLES[1], 1, results);
     let mut x = LEGEND_LEFT;
     for (system, color) in SYSTEMS {
         canvas.rect(x, H - 28, 16, 16, color);
@@ -224,15 +264,53 @@ mod tests {
     }
 
     #[test]
-    fn the_legend_fits_and_every_label_can_be_drawn() {
+    fn the_legend_fits_and_every_label_and_title_can_be_drawn() {
         let width: usize = SYSTEMS.iter().map(|(s, _)| legend_step(*s)).sum();
         assert!(LEGEND_LEFT + width - LEGEND_GAP <= W, "the legend is {width} pixels wide");
-        for (system, _) in SYSTEMS {
-            for c in system.label().chars().filter(|c| *c != ' ') {
+        let texts = SYSTEMS.iter().map(|(s, _)| s.label()).chain(TITLES);
+        for text in texts {
+            for c in text.chars().filter(|c| *c != ' ') {
                 let c = c.to_ascii_lowercase();
-                assert!(FONT.iter().any(|(g, _)| *g == c), "no glyph for {c:?} of {}", system.label());
+                assert!(FONT.iter().any(|(g, _)| *g == c), "no glyph for {c:?} of {text}");
+            }
+            assert!(60 + text.len() * 12 <= W, "{text} is too wide");
+        }
+    }
+
+    #[test]
+    fn labels_of_neighbouring_bars_do_not_overlap() {
+        // The narrowest bars: the full run's seven groups.
+        let bar_w = ((W - 80) / 7 - 20) / SYSTEMS.len();
+        let text = short(1_234_567.0);
+        assert!(text_width(&text) > bar_w, "the case this is for: labels wider than bars");
+        // Tops of equal, nearly equal, rising and falling bars.
+        for tops in
+            [[200, 200, 200, 200, 200], [200, 203, 198, 205, 201], [300, 250, 200, 150, 100], [100, 104, 108, 112, 116]]
+        {
+            let bars: Vec<_> = tops.iter().enumerate().map(|(i, t)| (100 + i * bar_w, *t, text.clone())).collect();
+            let placed = place_labels(&bars, 20);
+            for pair in placed.windows(2) {
+                let ((x0, y0, _), (x1, y1, _)) = (&pair[0], &pair[1]);
+                assert!(x0 + text_width(&text) < *x1 || y0.abs_diff(*y1) >= 8, "{tops:?}: labels at {:?}", placed);
+            }
+            for ((_, y, _), top) in placed.iter().zip(tops) {
+                assert!(*y + 7 <= top, "{tops:?}: a label over its bar");
             }
         }
+        // A narrow label stays just above its bar; none goes above the ceiling.
+        assert_eq!(place_labels(&[(100, 200, "1".into()), (130, 200, "2".into())], 20)[1].1, 190);
+        assert_eq!(place_labels(&[(100, 25, text.clone()), (110, 25, text)], 20)[1].1, 20);
+    }
+
+    #[test]
+    fn the_chart_of_results_is_a_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = |system| Case { workload: Workload::W4, guarantee: Guarantee::Alos, system };
+        let f = |records_per_s| Figures { records_per_s, cpu_s_per_m: 0.5, ..Figures::default() };
+        let results = vec![(case(System::Streamz), vec![f(3e6)]), (case(System::Raw), vec![f(f64::NAN)])];
+        write(&dir.path().join("c.png"), &results).unwrap();
+        let bytes = std::fs::read(dir.path().join("c.png")).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.ends_with(&crc32(b"IEND").to_be_bytes()));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `app`: one workload as a process of its own (spawned by `kafka`; see `workloads.rs`).
 //! - `store`: store write paths (RocksDB written through or in batches, and the key-value
 //!   stores of both backends; see `store_bench.rs`).
+//! - `chart`: draws the chart of a `results.md` again, into `chart.png` beside it unless told
+//!   otherwise (see `results_file.rs`).
 
 mod chart;
 mod child;
@@ -20,6 +22,7 @@ mod raw;
 mod raw_store;
 mod report;
 mod restore;
+mod results_file;
 mod rng;
 mod store_bench;
 mod timing;
@@ -36,7 +39,8 @@ const USAGE: &str = "usage:
   streamz-bench app --workload W --system streamz|raw|rawstate --guarantee alos|eos --bootstrap B
                     --app-id A --input T --output T [--users T --alerts T] [--repartition T]
                     [--changelog T] [--restore-records N]
-  streamz-bench store [--records N] [--keys K] [--commit-every C]";
+  streamz-bench store [--records N] [--keys K] [--commit-every C]
+  streamz-bench chart RESULTS.md [CHART.png]";
 
 /// `--flag value` pairs.
 fn flags(args: &[String]) -> anyhow::Result<Vec<(&str, &str)>> {
@@ -125,6 +129,11 @@ fn main() -> anyhow::Result<()> {
             }
             store_bench::run(records, keys, commit_every)
         }
+        "chart" => match rest {
+            [md] => results_file::redraw(md.as_ref(), &std::path::Path::new(md).with_file_name("chart.png")),
+            [md, png] => results_file::redraw(md.as_ref(), png.as_ref()),
+            _ => bail!("{USAGE}"),
+        },
         _ => bail!("{USAGE}"),
     }
 }

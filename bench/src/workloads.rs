@@ -120,6 +120,17 @@ impl System {
         }
     }
 
+    /// The system whose [`label`](Self::label) is `label`; also the label RAW + state had
+    /// when it ran W2 only ("RAW + changelog").
+    pub(crate) fn from_label(label: &str) -> Option<System> {
+        if label == "RAW + changelog" {
+            return Some(System::RawState);
+        }
+        [System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState]
+            .into_iter()
+            .find(|s| s.label() == label)
+    }
+
     /// Whether this system runs `workload` (RAW + state runs the workloads whose state RAW
     /// can write without their processing: W2 and W4).
     pub(crate) fn runs(self, workload: Workload) -> bool {
