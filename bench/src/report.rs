@@ -340,37 +340,22 @@ mod tests {
     }
 
     #[test]
-    fn w2_is_also_compared_with_raw_writing_its_changelog() {
-        let case = |system| Case { workload: Workload::W2, guarantee: Guarantee::Alos, system };
-        let f = |records_per_s, cpu_s_per_m| Figures { records_per_s, cpu_s_per_m, ..Figures::default() };
-        let results = vec![
-            (case(System::Raw), vec![f(1000.0, 2.0)]),
-            (case(System::RawState), vec![f(800.0, 2.5)]),
-            (case(System::Streamz), vec![f(700.0, 3.0)]),
-        ];
-        let text = summary(&results);
-        // vs RAW: 0.70 and 1.50; vs RAW + state: 0.88 and 1.20.
-        assert!(
-            text.contains("| w2 | alos | – | – | – | – | – | 0.70 | 1.50 | 0.70 | 0.88 | 1.20 | – | – | – |"),
-            "{text}"
-        );
-        assert!(text.contains("| w2 | alos | RAW + state | 800 | 2.50 |"), "{text}");
-    }
-
-    #[test]
-    fn w4_is_also_compared_with_raw_writing_its_store() {
-        let case = |system| Case { workload: Workload::W4, guarantee: Guarantee::Alos, system };
-        let f = |records_per_s, cpu_s_per_m| Figures { records_per_s, cpu_s_per_m, ..Figures::default() };
-        let results = vec![
-            (case(System::Raw), vec![f(4000.0, 0.4)]),
-            (case(System::RawState), vec![f(3000.0, 0.5)]),
-            (case(System::Streamz), vec![f(2850.0, 0.55)]),
-        ];
-        let text = summary(&results);
-        // vs RAW: 0.71 and 1.38; vs RAW + state: 0.95 and 1.10.
-        assert!(
-            text.contains("| w4 | alos | – | – | – | – | – | 0.71 | 1.38 | 0.71 | 0.95 | 1.10 | – | – | – |"),
-            "{text}"
-        );
+    fn w2_and_w4_are_also_compared_with_raw_writing_their_state() {
+        for workload in [Workload::W2, Workload::W4] {
+            let case = |system| Case { workload, guarantee: Guarantee::Alos, system };
+            let f = |records_per_s, cpu_s_per_m| Figures { records_per_s, cpu_s_per_m, ..Figures::default() };
+            let results = vec![
+                (case(System::Raw), vec![f(1000.0, 2.0)]),
+                (case(System::RawState), vec![f(800.0, 2.5)]),
+                (case(System::Streamz), vec![f(700.0, 3.0)]),
+            ];
+            let text = summary(&results);
+            let name = workload.name();
+            // vs RAW: 0.70 and 1.50; vs RAW + state: 0.88 and 1.20.
+            let ratios =
+                format!("| {name} | alos | – | – | – | – | – | 0.70 | 1.50 | 0.70 | 0.88 | 1.20 | – | – | – |");
+            assert!(text.contains(&ratios), "{text}");
+            assert!(text.contains(&format!("| {name} | alos | RAW + state | 800 | 2.50 |")), "{text}");
+        }
     }
 }
