@@ -57,7 +57,7 @@ impl Default for Options {
             keys: 10_000,
             partitions: 4,
             workloads: vec![Workload::W1, Workload::W2, Workload::W3, Workload::W4],
-            systems: vec![System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState],
+            systems: System::ALL.to_vec(),
             guarantees: vec![Guarantee::Alos, Guarantee::Eos],
             rate: None,
             latency_secs: 10,

@@ -197,18 +197,15 @@ impl<'c> Batches<'c> {
             .iter()
             .map(|&m| unsafe { (*m).err })
             .find(|e| *e != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
-        let mut applied = Ok(());
-        if failed.is_none() {
-            for &m in taken {
+        let applied = match failed {
+            Some(_) => Ok(()),
+            None => taken.iter().try_for_each(|&m| {
                 // SAFETY: as above; key and payload are `len` bytes each, or null.
                 let (partition, key, value) =
                     unsafe { ((*m).partition, bytes((*m).key, (*m).key_len), bytes((*m).payload, (*m).len)) };
-                applied = each(partition, key.unwrap_or_default(), value);
-                if applied.is_err() {
-                    break;
-                }
-            }
-        }
+                each(partition, key.unwrap_or_default(), value)
+            }),
+        };
         for &m in taken {
             // SAFETY: as above.
             unsafe { rd::rd_kafka_message_destroy(m) };

@@ -89,6 +89,9 @@ impl Workload {
 }
 
 impl System {
+    /// Every system, in the order of the results.
+    pub(crate) const ALL: [System; 5] = [System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState];
+
     pub(crate) fn parse(name: &str) -> anyhow::Result<System> {
         Ok(match name {
             "ks" => System::Ks,
@@ -126,9 +129,7 @@ impl System {
         if label == "RAW + changelog" {
             return Some(System::RawState);
         }
-        [System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState]
-            .into_iter()
-            .find(|s| s.label() == label)
+        System::ALL.into_iter().find(|s| s.label() == label)
     }
 
     /// Whether this system runs `workload` (RAW + state runs the workloads whose state RAW
@@ -304,7 +305,7 @@ mod tests {
 
     #[test]
     fn systems_parse_from_their_names() {
-        for s in [System::Ks, System::Ks512, System::Streamz, System::Raw, System::RawState] {
+        for s in System::ALL {
             assert_eq!(System::parse(s.name()).unwrap(), s);
         }
         assert!(System::parse("rawlog").unwrap_err().to_string().contains("rawstate"));
