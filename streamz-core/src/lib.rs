@@ -1,12 +1,23 @@
 //! streamz-core: the library behind the `streamz` crate.
 //!
 //! See the `streamz` crate for the guide.
+//!
+//! Features (both on by default): `kafka`, the runtime that runs topologies on a cluster
+//! (modules `kafka` and `runtime`, built on librdkafka), and `rocksdb`, RocksDB stores. Without
+//! them the crate is the DSL, the in-memory stores and the test driver, with no C or C++ to
+//! build.
+
+// Without the runtime, what only the runtime uses (restores, standbys, changelog offsets) is
+// unused.
+#![cfg_attr(not(feature = "kafka"), allow(dead_code, unused_imports))]
 
 pub mod dsl;
 pub mod error;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod processor;
 pub mod record;
+#[cfg(feature = "kafka")]
 pub mod runtime;
 pub mod serdes;
 pub mod state;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::state::{RocksDbMemory, StoreBackend, StoreEnv};
+#[cfg(feature = "rocksdb")]
+use crate::state::RocksDbMemory;
+use crate::state::{StoreBackend, StoreEnv, DEFAULT_STORE_MEMORY};
 use crate::task::{ErrorPolicy, Policies, ProductionErrorPolicy, TimestampPolicy};
 
 /// What an application guarantees about its outputs, state and committed offsets when a
@@ -90,9 +92,12 @@ impl StreamsConfig {
             processing_guarantee: ProcessingGuarantee::AtLeastOnce,
             instance_id: None,
             state_dir: std::env::temp_dir().join("streamz"),
-            store_memory: RocksDbMemory::DEFAULT_BYTES,
+            store_memory: DEFAULT_STORE_MEMORY,
             cache_max_bytes: Self::DEFAULT_CACHE_MAX_BYTES,
+            #[cfg(feature = "rocksdb")]
             default_store_backend: StoreBackend::RocksDb,
+            #[cfg(not(feature = "rocksdb"))]
+            default_store_backend: StoreBackend::InMemory,
             replication_factor: 1,
             policies: Policies::default(),
             poll_timeout: Duration::from_millis(100),
@@ -308,8 +313,8 @@ impl StreamsConfig {
 
     /// Keeps the stores that name no backend (no
     /// [`Materialized::with_backend`](crate::dsl::Materialized::with_backend)) in `backend`:
-    /// [`StoreBackend::RocksDb`] by default, as Kafka Streams. Suppression buffers stay in
-    /// memory.
+    /// [`StoreBackend::RocksDb`] by default, as Kafka Streams (`InMemory` when streamz is built
+    /// without its `rocksdb` feature). Suppression buffers stay in memory.
     ///
     /// # Examples
     ///
@@ -328,9 +333,11 @@ impl StreamsConfig {
     /// Where this application's stores live, with a new shared RocksDB memory of
     /// [`store_memory`](Self::store_memory) bytes (an application builds it once at start).
     pub fn store_env(&self) -> StoreEnv {
-        StoreEnv::new(self.state_dir.join(&self.application_id))
-            .with_default_backend(self.default_store_backend)
-            .with_memory(RocksDbMemory::new(self.store_memory))
+        let env =
+            StoreEnv::new(self.state_dir.join(&self.application_id)).with_default_backend(self.default_store_backend);
+        #[cfg(feature = "rocksdb")]
+        let env = env.with_memory(RocksDbMemory::new(self.store_memory));
+        env
     }
 
     /// Replication factor of internal topics (1 by default, for a single broker).

@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use super::{
-    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, RocksDbKeyValueStore,
-    RocksDbSessionStore, RocksDbWindowStore, SessionStore, StoreEnv, WindowStore,
+    InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore, KeyValueStore, SessionStore, StoreEnv,
+    WindowStore,
 };
+#[cfg(feature = "rocksdb")]
+use super::{RocksDbKeyValueStore, RocksDbSessionStore, RocksDbWindowStore};
 use crate::serdes::{Data, SerdeRef};
 use crate::Result;
 
@@ -19,7 +21,8 @@ pub enum StoreBackend {
     InMemory,
     /// In RocksDB on local disk, under `<state dir>/<application id>/<task id>/<store>`,
     /// with memory bounded by the [`RocksDbMemory`](super::RocksDbMemory) all stores share:
-    /// for state larger than memory.
+    /// for state larger than memory. Needs the `rocksdb` feature (on by default).
+    #[cfg(feature = "rocksdb")]
     RocksDb,
 }
 
@@ -63,8 +66,11 @@ pub fn key_value_store<K: Data, V: Data>(
     env: &StoreEnv,
 ) -> Result<Box<dyn KeyValueStore<K, V>>> {
     let name = name.into();
+    #[cfg(not(feature = "rocksdb"))]
+    let _ = env;
     Ok(match backend {
         StoreBackend::InMemory => Box::new(InMemoryKeyValueStore::new(name, key_serde)),
+        #[cfg(feature = "rocksdb")]
         StoreBackend::RocksDb => {
             let dir = env.store_dir(&name);
             Box::new(RocksDbKeyValueStore::open(name, key_serde, &dir, env.memory())?)
@@ -88,10 +94,13 @@ pub fn window_store<K: Data, V: Data>(
     env: &StoreEnv,
 ) -> Result<Box<dyn WindowStore<K, V>>> {
     let name = name.into();
+    #[cfg(not(feature = "rocksdb"))]
+    let _ = env;
     Ok(match backend {
         StoreBackend::InMemory => {
             Box::new(InMemoryWindowStore::new(name, key_serde, retention, window_size, retain_duplicates))
         }
+        #[cfg(feature = "rocksdb")]
         StoreBackend::RocksDb => {
             let dir = env.store_dir(&name);
             let store = RocksDbWindowStore::open(
@@ -121,8 +130,11 @@ pub fn session_store<K: Data, V: Data>(
     env: &StoreEnv,
 ) -> Result<Box<dyn SessionStore<K, V>>> {
     let name = name.into();
+    #[cfg(not(feature = "rocksdb"))]
+    let _ = env;
     Ok(match backend {
         StoreBackend::InMemory => Box::new(InMemorySessionStore::new(name, key_serde, retention)),
+        #[cfg(feature = "rocksdb")]
         StoreBackend::RocksDb => {
             let dir = env.store_dir(&name);
             Box::new(RocksDbSessionStore::open(name, key_serde, retention, &dir, env.memory())?)

@@ -2,8 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{RocksDbMemory, StoreBackend};
+#[cfg(feature = "rocksdb")]
+use super::RocksDbMemory;
+use super::StoreBackend;
 use crate::Result;
+
+/// The default bound of the memory RocksDB stores share: 64 MiB.
+pub(crate) const DEFAULT_STORE_MEMORY: usize = 64 << 20;
 
 /// Where the stores of an application (or of one of its tasks) live, the backend of stores
 /// that choose none, and the memory RocksDB stores share.
@@ -29,14 +34,20 @@ use crate::Result;
 pub struct StoreEnv {
     dir: PathBuf,
     default_backend: StoreBackend,
+    #[cfg(feature = "rocksdb")]
     memory: RocksDbMemory,
 }
 
 impl StoreEnv {
     /// Stores under `dir`, in memory unless they choose a backend, with a RocksDB memory of
-    /// [`RocksDbMemory::DEFAULT_BYTES`].
+    /// `RocksDbMemory::DEFAULT_BYTES` (64 MiB).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        StoreEnv { dir: dir.into(), default_backend: StoreBackend::InMemory, memory: RocksDbMemory::default() }
+        StoreEnv {
+            dir: dir.into(),
+            default_backend: StoreBackend::InMemory,
+            #[cfg(feature = "rocksdb")]
+            memory: RocksDbMemory::default(),
+        }
     }
 
     /// Keeps stores that choose no backend in `backend`.
@@ -46,6 +57,7 @@ impl StoreEnv {
     }
 
     /// Shares `memory` among the RocksDB stores.
+    #[cfg(feature = "rocksdb")]
     pub fn with_memory(mut self, memory: RocksDbMemory) -> Self {
         self.memory = memory;
         self
@@ -67,6 +79,7 @@ impl StoreEnv {
     }
 
     /// The memory RocksDB stores share.
+    #[cfg(feature = "rocksdb")]
     pub fn memory(&self) -> &RocksDbMemory {
         &self.memory
     }

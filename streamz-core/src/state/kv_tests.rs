@@ -4,7 +4,9 @@ use proptest::prelude::*;
 
 use super::test_backends::{on_every_backend, Fixture};
 use super::test_serdes::{s, u64_be, utf8, NullableUtf8};
-use super::{InMemoryKeyValueStore, KeyValueStore, RocksDbKeyValueStore, StoreBackend};
+#[cfg(feature = "rocksdb")]
+use super::RocksDbKeyValueStore;
+use super::{InMemoryKeyValueStore, KeyValueStore, StoreBackend};
 
 on_every_backend!(
     get_put_delete,
@@ -120,6 +122,7 @@ fn null_key_panics_in_memory() {
 }
 
 #[test]
+#[cfg(feature = "rocksdb")]
 #[should_panic(expected = "state store `nullable` got a null key")]
 fn null_key_panics_in_rocksdb() {
     let f = Fixture::new(StoreBackend::RocksDb);
@@ -147,6 +150,7 @@ fn store_is_send_and_usable_as_trait_object(f: &Fixture) {
             assert!(kv.as_any().downcast_ref::<InMemoryKeyValueStore<String, u64>>().is_some());
             assert!(format!("{kv:?}").contains("InMemoryKeyValueStore"));
         }
+        #[cfg(feature = "rocksdb")]
         _ => {
             assert!(kv.as_any().downcast_ref::<RocksDbKeyValueStore<String, u64>>().is_some());
             assert!(format!("{kv:?}").contains("RocksDbKeyValueStore"));
@@ -189,6 +193,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
+    #[cfg(feature = "rocksdb")]
     fn rocksdb_matches_a_reference_model(ops in prop::collection::vec(op(), 0..80)) {
         check_model(&Fixture::new(StoreBackend::RocksDb), ops)?;
     }

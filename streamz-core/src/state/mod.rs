@@ -160,8 +160,9 @@ mod logged_window;
 mod memory_kv;
 mod memory_session;
 mod memory_window;
+#[cfg(feature = "rocksdb")]
 mod rocksdb;
-#[cfg(test)]
+#[cfg(all(test, feature = "rocksdb"))]
 mod rocksdb_tests;
 mod segments;
 #[cfg(test)]
@@ -173,6 +174,7 @@ mod test_serdes;
 #[cfg(test)]
 mod window_tests;
 
+#[cfg(feature = "rocksdb")]
 pub use self::rocksdb::{RocksDbKeyValueStore, RocksDbMemory, RocksDbSessionStore, RocksDbWindowStore};
 pub use backend::{key_value_store, session_store, window_store, StoreBackend};
 pub(crate) use cache::{CacheBudget, CacheLink, Flushed};
@@ -180,6 +182,7 @@ pub(crate) use cached_kv::cached_key_value_store;
 pub(crate) use cached_window::cached_window_store;
 pub(crate) use changelog::{ChangeLogger, SharedChangelog};
 pub use env::StoreEnv;
+pub(crate) use env::DEFAULT_STORE_MEMORY;
 pub(crate) use logged_kv::logged_key_value_store;
 pub(crate) use logged_session::logged_session_store;
 pub(crate) use logged_window::logged_window_store;

@@ -159,6 +159,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
+    #[cfg(feature = "rocksdb")]
     fn rocksdb_matches_a_reference_model(retention in retention(), ops in prop::collection::vec(op(), 0..100)) {
         check_model(&Fixture::new(StoreBackend::RocksDb), retention, ops)?;
     }

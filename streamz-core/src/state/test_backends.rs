@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use super::{
     key_value_store, session_store, window_store, InMemorySessionStore, InMemoryWindowStore, KeyValueStore,
-    RocksDbMemory, RocksDbSessionStore, RocksDbWindowStore, SessionStore, StoreBackend, StoreEnv, WindowStore,
+    SessionStore, StoreBackend, StoreEnv, WindowStore,
 };
+#[cfg(feature = "rocksdb")]
+use super::{RocksDbMemory, RocksDbSessionStore, RocksDbWindowStore};
 use crate::serdes::{Data, SerdeRef};
 
 /// Stores of one backend, in a temporary directory removed when the fixture is dropped
@@ -19,7 +21,9 @@ pub(crate) struct Fixture {
 impl Fixture {
     pub(crate) fn new(backend: StoreBackend) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let env = StoreEnv::new(dir.path()).with_memory(RocksDbMemory::new(8 << 20));
+        let env = StoreEnv::new(dir.path());
+        #[cfg(feature = "rocksdb")]
+        let env = env.with_memory(RocksDbMemory::new(8 << 20));
         Fixture { backend, env, _dir: dir }
     }
 
@@ -59,8 +63,11 @@ pub(crate) fn window_stats<K: Data, V: Data>(store: &dyn WindowStore<K, V>) -> (
     if let Some(s) = store.as_any().downcast_ref::<InMemoryWindowStore<K, V>>() {
         return (s.len(), s.segment_count(), s.observed_stream_time().0);
     }
-    let s = store.as_any().downcast_ref::<RocksDbWindowStore<K, V>>().expect("a window store of a known backend");
-    (s.len(), s.segment_count(), s.observed_stream_time().0)
+    #[cfg(feature = "rocksdb")]
+    if let Some(s) = store.as_any().downcast_ref::<RocksDbWindowStore<K, V>>() {
+        return (s.len(), s.segment_count(), s.observed_stream_time().0);
+    }
+    panic!("a window store of an unknown backend")
 }
 
 /// `(sessions, segments, observed stream time)` of a session store of either backend.
@@ -68,8 +75,11 @@ pub(crate) fn session_stats<K: Data, V: Data>(store: &dyn SessionStore<K, V>) ->
     if let Some(s) = store.as_any().downcast_ref::<InMemorySessionStore<K, V>>() {
         return (s.len(), s.segment_count(), s.observed_stream_time().0);
     }
-    let s = store.as_any().downcast_ref::<RocksDbSessionStore<K, V>>().expect("a session store of a known backend");
-    (s.len(), s.segment_count(), s.observed_stream_time().0)
+    #[cfg(feature = "rocksdb")]
+    if let Some(s) = store.as_any().downcast_ref::<RocksDbSessionStore<K, V>>() {
+        return (s.len(), s.segment_count(), s.observed_stream_time().0);
+    }
+    panic!("a session store of an unknown backend")
 }
 
 /// Generates `in_memory::<test>` and `rocksdb::<test>` for each `fn <test>(&Fixture)`.
@@ -83,6 +93,7 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+        #[cfg(feature = "rocksdb")]
         mod rocksdb {
             $(
                 #[test]

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 
 use super::test_backends::{on_every_backend, window_stats, Fixture};
 use super::test_serdes::{s, utf8};
-use super::{InMemoryWindowStore, RocksDbWindowStore, StoreBackend, WindowStore};
+#[cfg(feature = "rocksdb")]
+use super::RocksDbWindowStore;
+use super::{InMemoryWindowStore, StoreBackend, WindowStore};
 use crate::time::Timestamp;
 
 on_every_backend!(
@@ -161,6 +163,7 @@ fn factory_builds_a_window_store(f: &Fixture) {
             let inner = w.as_any().downcast_ref::<InMemoryWindowStore<String, u64>>().unwrap();
             (inner.window_size_ms(), inner.retains_duplicates())
         }
+        #[cfg(feature = "rocksdb")]
         _ => {
             let inner = w.as_any().downcast_ref::<RocksDbWindowStore<String, u64>>().unwrap();
             (inner.window_size_ms(), inner.retains_duplicates())
@@ -221,6 +224,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
+    #[cfg(feature = "rocksdb")]
     fn rocksdb_matches_a_reference_model(
         dups in any::<bool>(),
         retention in retention(),

@@ -29,6 +29,7 @@ impl RecordCollector for Discard {
 
 const CHANGELOG: &str = "app-counts-changelog";
 
+#[cfg(feature = "rocksdb")]
 /// Task 0_0 of a count of `in` into the RocksDB store `counts` (changelog `CHANGELOG`).
 fn counting_task(dir: &std::path::Path) -> anyhow::Result<Task> {
     let builder = StreamsBuilder::new();
@@ -46,6 +47,7 @@ fn counting_task(dir: &std::path::Path) -> anyhow::Result<Task> {
     Ok(topology.create_task(&plan, TaskId { subtopology: 0, partition: 0 }, false, env)?)
 }
 
+#[cfg(feature = "rocksdb")]
 fn count(task: &mut Task, key: &str, offset: i64) -> anyhow::Result<()> {
     let raw = RawRecord {
         topic: "in".into(),
@@ -62,12 +64,14 @@ fn count(task: &mut Task, key: &str, offset: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "rocksdb")]
 fn counts(task: &Task) -> Vec<(String, i64)> {
     let store = task.ctx.stores["counts"].typed_ref::<dyn crate::state::KeyValueStore<String, Timestamped<i64>>>();
     let all = lock(&store).all().map(|(k, v)| (k, v.value)).collect();
     all
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn logged_stores_that_do_not_write_keep_their_changes_and_the_offsets_for_the_next_write() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

@@ -11,7 +11,9 @@ use super::{TestInputTopic, TestOutputTopic};
 use crate::error::{StreamsError, TopologyError};
 use crate::record::{Headers, RawRecord, Timestamped};
 use crate::serdes::Data;
-use crate::state::{KeyValueStore, RocksDbMemory, SessionStore, StoreBackend, StoreEnv, WindowStore};
+#[cfg(feature = "rocksdb")]
+use crate::state::RocksDbMemory;
+use crate::state::{KeyValueStore, SessionStore, StoreBackend, StoreEnv, WindowStore, DEFAULT_STORE_MEMORY};
 use crate::task::{
     lock, ErrorPolicy, FastMap, Metrics, Policies, ProductionErrorPolicy, StoreEntry, Task, TaskId, TimestampPolicy,
 };
@@ -45,10 +47,11 @@ impl Default for DriverConfig {
             policies: Policies::default(),
             max_record_bytes: None,
             default_store_backend: match std::env::var(STORE_BACKEND_ENV).as_deref() {
+                #[cfg(feature = "rocksdb")]
                 Ok("rocksdb") => StoreBackend::RocksDb,
                 _ => StoreBackend::InMemory,
             },
-            store_memory: RocksDbMemory::DEFAULT_BYTES,
+            store_memory: DEFAULT_STORE_MEMORY,
             cache_max_bytes: 0,
         }
     }
@@ -240,9 +243,9 @@ impl TopologyTestDriver {
             .prefix("streamz-driver-")
             .tempdir()
             .map_err(|e| StreamsError::Bug(format!("cannot create a temporary state directory: {e}")))?;
-        let stores = StoreEnv::new(state_dir.path())
-            .with_default_backend(config.default_store_backend)
-            .with_memory(RocksDbMemory::new(config.store_memory));
+        let stores = StoreEnv::new(state_dir.path()).with_default_backend(config.default_store_backend);
+        #[cfg(feature = "rocksdb")]
+        let stores = stores.with_memory(RocksDbMemory::new(config.store_memory));
         let env = |globals: HashMap<String, StoreEntry>| TaskEnv {
             collector: Box::new(Collector { log: log.clone(), max_record_bytes: config.max_record_bytes }),
             metrics: metrics.clone(),

@@ -45,7 +45,7 @@ struct Shared {
 
 impl RocksDbMemory {
     /// The default bound: 64 MiB.
-    pub const DEFAULT_BYTES: usize = 64 << 20;
+    pub const DEFAULT_BYTES: usize = crate::state::DEFAULT_STORE_MEMORY;
 
     /// A new cache and write buffer manager bounded by `bytes` (at least 1 MiB).
     pub fn new(bytes: usize) -> Self {
