@@ -1,8 +1,11 @@
 //! A zombie under exactly-once: of two instances, one is stopped (`SIGSTOP`) in the middle of
-//! a transaction until the consumer group gave its partitions to the other, and resumed
-//! (`SIGCONT`) while its transaction is still open (its commit interval and transaction
-//! timeout are long, so it is open for sure). It must not commit: its partitions were lost;
-//! it notices, aborts, and rejoins. Read `read_committed`, the outputs are exactly once.
+//! a transaction (its commit interval is long, so it is open for sure) until the consumer
+//! group gave its partitions to the other, and resumed (`SIGCONT`) then. The other restores
+//! the zombie's stores only once the zombie's transaction has ended (the broker aborts it when
+//! its timeout passes): the changelogs' records after it are undecided until then. The zombie
+//! must not commit: its partitions were lost and its transaction aborted; it notices, starts
+//! again from the last commit, and rejoins. Read `read_committed`, the outputs are exactly
+//! once.
 
 mod common;
 #[path = "common/eos.rs"]
@@ -48,9 +51,9 @@ fn a_stopped_instance_whose_partitions_moved_is_fenced_and_commits_nothing() -> 
     eos::create_topics(&client, &input, PARTITIONS)?;
     let all = Arc::new(eos::inputs(RECORDS, KEYS));
     // The zombie commits every 20 s and is stopped before its first commit: it has a
-    // transaction open since its first record, which the broker does not abort for a minute.
+    // transaction open since its first record, which the broker aborts after 30 s.
     let instance = |n: usize, commit_interval_ms| Instance {
-        transaction_timeout_ms: 60_000,
+        transaction_timeout_ms: 30_000,
         commit_interval_ms,
         ..Instance::new(&input, &app_id, &dir, n)
     };
@@ -90,10 +93,11 @@ fn a_stopped_instance_whose_partitions_moved_is_fenced_and_commits_nothing() -> 
     let stopped_at = group_offsets(&client, &app_id, &input)?;
     assert!(produced.load(Ordering::SeqCst) < RECORDS / 2, "the zombie is stopped mid-stream");
 
-    // Its partitions move: the group commits past where it stopped, on every partition.
+    // Its partitions move: the group commits past where it stopped, on every partition, once
+    // the survivor restored the zombie's stores (after the zombie's transaction was aborted).
     let start = Instant::now();
     while group_offsets(&client, &app_id, &input)?.iter().zip(&stopped_at).any(|(now, then)| now <= then)
-        && start.elapsed() < Duration::from_secs(60)
+        && start.elapsed() < Duration::from_secs(90)
     {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -10,6 +10,10 @@
 //! - When the previous owner's commit is in flight as the task is assigned (its transaction
 //!   sent the input offsets but has not ended), the restore waits for it: the committed
 //!   offsets of the input are read as stable first, so its changelog records are restored.
+//! - When a transaction on the changelog is undecided while the store is behind it (its
+//!   commit reached the input offsets but not yet the changelog, as when a broker stopped
+//!   before writing the partition's marker), the restore waits until it ends: restoring up
+//!   to it and going on would leave the store without what it commits.
 
 mod common;
 
@@ -24,7 +28,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::ClientConfig;
 use streamz::kafka::KafkaClient;
 use streamz::prelude::*;
-use streamz::runtime::{App, ProcessingGuarantee, RestoreProgress, StateRestoreListener, StreamsConfig};
+use streamz::runtime::{App, AppState, ProcessingGuarantee, RestoreProgress, StateRestoreListener, StreamsConfig};
 use streamz::RawRecord;
 
 const KEYS: usize = 10;
@@ -46,15 +50,20 @@ impl StateRestoreListener for Tally {
     }
 }
 
+/// The keys of run `run`: `PER_RUN` records over `KEYS` keys.
+fn keys_of_run(run: usize) -> Vec<String> {
+    (0..PER_RUN).map(|i| format!("k{}", (run * PER_RUN + i) % KEYS)).collect()
+}
+
 /// Produces `PER_RUN` more records, runs the counting application until their counts are
 /// committed, and closes it cleanly. Returns what it restored.
 fn run(client: &KafkaClient, input: &str, app_id: &str, dir: &Path, run: usize) -> anyhow::Result<Arc<Tally>> {
-    let keys = |i: usize| format!("k{}", (run * PER_RUN + i) % KEYS);
-    run_with(client, input, app_id, dir, (0..PER_RUN).map(keys).collect(), (run + 1) * PER_RUN)
+    run_with(client, input, app_id, dir, keys_of_run(run), (run + 1) * PER_RUN, || Ok(()))
 }
 
-/// Produces a record of value 1 for each of `keys`, runs the counting application until
-/// `total` counts are committed, and closes it cleanly. Returns what it restored.
+/// Starts the counting application, waits until it runs (its stores restored), calls
+/// `before_input`, produces a record of value 1 for each of `keys`, runs it until `total`
+/// counts are committed, and closes it cleanly. Returns what it restored.
 fn run_with(
     client: &KafkaClient,
     input: &str,
@@ -62,8 +71,8 @@ fn run_with(
     dir: &Path,
     keys: Vec<String>,
     total: usize,
+    before_input: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<Arc<Tally>> {
-    client.produce(input, keys.into_iter().map(|k| (k, 1i64, Timestamp::now())))?;
     let tally = Arc::new(Tally::default());
     let config = StreamsConfig::new(app_id)
         .bootstrap_servers(bootstrap())
@@ -75,6 +84,14 @@ fn run_with(
     let counts = builder.stream::<String, i64>(input).group_by_key().count_with(Materialized::named("counts"));
     counts.to_stream().to(&format!("{input}-counts"));
     let app = App::new(builder.build()?, config)?.start()?;
+    anyhow::ensure!(
+        app.wait_for_state(AppState::Running, Duration::from_secs(90)),
+        "the application is {} and not running: {:?}",
+        app.state(),
+        app.errors()
+    );
+    before_input()?;
+    client.produce(input, keys.into_iter().map(|k| (k, 1i64, Timestamp::now())))?;
     let output = format!("{input}-counts");
     let got = client.read_with::<String, Option<i64>>(&output, total, Duration::from_secs(90), true)?;
     anyhow::ensure!(app.errors().is_empty(), "the application failed: {:?}", app.errors());
@@ -135,11 +152,16 @@ fn a_checkpoint_past_an_open_transaction_is_kept_and_nothing_is_restored() -> an
 
     let first = run(&client, &input, &app_id, &dir, 0)?;
     assert_eq!(first.restored.load(Ordering::SeqCst), 0, "a new application restores nothing");
-    let zombie = open_transaction(&changelog, b"k0", &[0u8; 8])?;
-    let stable = end_offset(&changelog, "read_committed")?;
-    // Committed after the open transaction: the checkpoint is now past the stable offset.
-    let second = run(&client, &input, &app_id, &dir, 1)?;
-    assert_eq!(second.restored.load(Ordering::SeqCst), 0, "the checkpoint was at the stable offset");
+    // The zombie's transaction opens once the second run has restored its store, and the
+    // second run commits after it: the checkpoint is then past the stable offset.
+    let mut opened = None;
+    let second = run_with(&client, &input, &app_id, &dir, keys_of_run(1), 2 * PER_RUN, || {
+        let zombie = open_transaction(&changelog, b"k0", &[0u8; 8])?;
+        opened = Some((zombie, end_offset(&changelog, "read_committed")?));
+        Ok(())
+    })?;
+    let (zombie, stable) = opened.ok_or_else(|| anyhow::anyhow!("the zombie's transaction was not opened"))?;
+    assert_eq!(second.restored.load(Ordering::SeqCst), 0, "the checkpoint was at the end of the changelog");
     let after = (end_offset(&changelog, "read_committed")?, end_offset(&changelog, "read_uncommitted")?);
     let third = run(&client, &input, &app_id, &dir, 2)?;
     zombie.abort_transaction(Duration::from_secs(30))?;
@@ -182,7 +204,7 @@ fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Resu
 
     // `k1` counts 55, `k0` 5.
     let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
-    run_with(&client, &input, &app_id, &dir, keys, PER_RUN)?;
+    run_with(&client, &input, &app_id, &dir, keys, PER_RUN, || Ok(()))?;
     // A previous owner's last transaction: it set `k0`'s count to `k1`'s (55) and sent the
     // input offsets (nothing new consumed), and its commit is still on its way.
     // One changelog record per input record (no record cache).
@@ -201,7 +223,7 @@ fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Resu
         std::thread::sleep(Duration::from_secs(8));
         owner.commit_transaction(Duration::from_secs(30))
     });
-    let second = run_with(&client, &input, &app_id, &dir, vec!["k0".into(); 3], PER_RUN + 3)?;
+    let second = run_with(&client, &input, &app_id, &dir, vec!["k0".into(); 3], PER_RUN + 3, || Ok(()))?;
     committer.join().map_err(|_| anyhow::anyhow!("the committing thread panicked"))??;
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -214,5 +236,47 @@ fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Resu
     )?;
     let k0_counts: Vec<Option<i64>> = counts[PER_RUN..].iter().map(|r| r.value).collect();
     assert_eq!(k0_counts, [Some(56), Some(57), Some(58)], "`k0` counts on from the previous owner's last commit");
+    Ok(())
+}
+
+#[test]
+fn a_transaction_undecided_on_the_changelog_is_waited_for_before_restoring() -> anyhow::Result<()> {
+    let Setup { input, app_id, dir, client, changelog } = Setup::new("undecided-txn")?;
+
+    // `k1` counts 55, `k0` 5.
+    let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
+    run_with(&client, &input, &app_id, &dir, keys, PER_RUN, || Ok(()))?;
+    let changelog_records = client.read_raw(&changelog, PER_RUN, Duration::from_secs(30))?;
+    let (_, k1_count) = last_record_of(&changelog_records, "k1")?;
+    let (k0, _) = last_record_of(&changelog_records, "k0")?;
+    // A transaction that sets `k0`'s count to 55, decided but not yet marked on the
+    // changelog (so the changelog's last stable offset stays before it), and a store that
+    // must be restored from the beginning: its local state is gone.
+    let owner = open_transaction(&changelog, &k0, &k1_count)?;
+    let stable = end_offset(&changelog, "read_committed")?;
+    std::fs::remove_dir_all(&dir)?;
+    // The marker arrives while the next run restores.
+    let committer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(4));
+        owner.commit_transaction(Duration::from_secs(30))
+    });
+    let second = run_with(&client, &input, &app_id, &dir, vec!["k0".into()], PER_RUN + 1, || Ok(()))?;
+    committer.join().map_err(|_| anyhow::anyhow!("the committing thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(stable < end_offset(&changelog, "read_uncommitted")?, "the open transaction held the stable offset");
+    assert_eq!(
+        second.restored.load(Ordering::SeqCst),
+        PER_RUN as u64 + 1,
+        "every changelog record is restored, the one of the undecided transaction too"
+    );
+    let counts = client.read_with::<String, Option<i64>>(
+        &format!("{input}-counts"),
+        PER_RUN + 1,
+        Duration::from_secs(30),
+        true,
+    )?;
+    assert_eq!(counts[PER_RUN].key, "k0");
+    assert_eq!(counts[PER_RUN].value, Some(56), "`k0` counts on from the value its last transaction committed");
     Ok(())
 }

@@ -5,18 +5,18 @@ use std::time::Duration;
 
 use futures::executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::ClientConfig;
 
 use super::kafka_error;
+use super::logging::{Logged, LoggedConsumer};
 use crate::topology::{InternalTopic, InternalTopicKind};
 use crate::{Result, StreamsError};
 
 /// Reads metadata and creates topics.
 pub(crate) struct KafkaAdmin {
-    admin: AdminClient<DefaultClientContext>,
-    metadata: BaseConsumer,
+    admin: AdminClient<Logged>,
+    metadata: LoggedConsumer,
     bootstrap: String,
     timeout: Duration,
 }
@@ -26,8 +26,8 @@ impl KafkaAdmin {
     pub(crate) fn new(bootstrap: &str, timeout: Duration) -> Result<Self> {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", bootstrap).set("log_level", "3");
-        let admin = config.create().map_err(|e| kafka_error("cannot create the admin client", e))?;
-        let metadata = config.create().map_err(|e| kafka_error("cannot create the metadata client", e))?;
+        let admin = config.create_with_context(Logged).map_err(|e| kafka_error("cannot create the admin client", e))?;
+        let metadata = LoggedConsumer::create(&config, "metadata client")?;
         Ok(KafkaAdmin { admin, metadata, bootstrap: bootstrap.to_string(), timeout })
     }
 

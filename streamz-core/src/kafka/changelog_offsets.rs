@@ -9,10 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::ClientConfig;
 
 use super::kafka_error;
+use super::logging::LoggedConsumer;
 use crate::Result;
 
 /// The first and end offsets of `topic` `partition` as `consumer` sees them (the end is the
@@ -23,8 +24,8 @@ use crate::Result;
 ///
 /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the broker has not answered by
 /// then.
-pub(crate) fn watermarks(
-    consumer: &BaseConsumer,
+pub(crate) fn watermarks<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
     topic: &str,
     partition: i32,
     timeout: Duration,
@@ -47,7 +48,7 @@ pub(crate) fn watermarks(
 /// Reads the end of changelog partitions including the records of open transactions
 /// (`read_uncommitted`), whatever the isolation level of the consumer it is made for.
 pub(crate) struct LogEnd {
-    consumer: BaseConsumer,
+    consumer: LoggedConsumer,
     timeout: Duration,
 }
 
@@ -58,7 +59,7 @@ impl LogEnd {
         let mut config = config.clone();
         let client_id = format!("{}-log-end", config.get("client.id").unwrap_or("streamz"));
         config.set("isolation.level", "read_uncommitted").set("client.id", client_id);
-        let consumer = config.create().map_err(|e| kafka_error("cannot create a changelog offsets client", e))?;
+        let consumer = LoggedConsumer::create(&config, "changelog offsets client")?;
         Ok(LogEnd { consumer, timeout })
     }
 
@@ -68,7 +69,9 @@ impl LogEnd {
     ///
     /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the broker does not answer.
     pub(crate) fn get(&self, topic: &str, partition: i32) -> Result<i64> {
-        Ok(watermarks(&self.consumer, topic, partition, self.timeout)?.1)
+        let end = watermarks(self.consumer.inner(), topic, partition, self.timeout);
+        self.consumer.drain_logs();
+        Ok(end?.1)
     }
 }
 

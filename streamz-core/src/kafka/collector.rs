@@ -38,7 +38,11 @@ const CHANGELOG: usize = 1;
 /// The delivery opaque of a record that is not a changelog's.
 const UNTRACKED: usize = 0;
 
-impl ClientContext for DeliveryTracker {}
+impl ClientContext for DeliveryTracker {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        super::logging::emit(level, facility, message);
+    }
+}
 
 impl ProducerContext for DeliveryTracker {
     type DeliveryOpaque = usize;
@@ -166,6 +170,13 @@ impl SharedProducer {
     /// call, as `(topic, partition, offset)`; forgets them.
     pub(crate) fn take_changelog_offsets(&self) -> Vec<(String, i32, i64)> {
         std::mem::take(&mut *lock(&self.inner.context().changelogs))
+    }
+
+    /// Forgets the failed deliveries and changelog offsets reported so far (those of an
+    /// aborted transaction).
+    pub(crate) fn forget_reports(&self) {
+        lock(&self.inner.context().failed).take();
+        self.take_changelog_offsets();
     }
 
     /// The error for `err`: under exactly-once, a failed transaction.

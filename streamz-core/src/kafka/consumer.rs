@@ -11,6 +11,8 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use super::batch::{BatchQueue, Consumed, RecordQueue};
 use super::kafka_error;
+use super::logging::LoggedConsumer;
+use super::repeated::RepeatedWarning;
 use crate::record::{Headers, RawRecord};
 use crate::task::{buffers, lock};
 use crate::time::Timestamp;
@@ -59,7 +61,11 @@ pub(crate) struct RebalanceContext {
     to_forward: Mutex<Vec<(String, i32)>>,
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        super::logging::emit(level, facility, message);
+    }
+}
 
 fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
     list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect()
@@ -129,6 +135,8 @@ pub(crate) struct StreamConsumer {
     records: RecordQueue,
     consumer: BaseConsumer<RebalanceContext>,
     topics: TopicNames,
+    /// Transient errors: logged when they start and end, not at every poll.
+    warnings: RepeatedWarning,
 }
 
 impl StreamConsumer {
@@ -140,7 +148,7 @@ impl StreamConsumer {
             config.create_with_context(context).map_err(|e| kafka_error("cannot create the consumer", e))?;
         // SAFETY: `records` is declared before `consumer`, so it is dropped first.
         let records = unsafe { RecordQueue::new(&consumer, READ_BATCH) };
-        Ok(StreamConsumer { records, consumer, topics: TopicNames::default() })
+        Ok(StreamConsumer { records, consumer, topics: TopicNames::default(), warnings: consumer_warnings() })
     }
 
     /// Joins the group, reading `topics`.
@@ -171,7 +179,11 @@ impl StreamConsumer {
             let wait = if out.is_empty() { timeout.min(EVENT_WAIT) } else { Duration::ZERO };
             let records = &mut self.records;
             let room = max - out.len();
-            read_into(|each| records.read(room, wait, each), &mut self.topics, &mut out, |_, _, _| false)?;
+            let warnings = &mut self.warnings;
+            read_into(|each| records.read(room, wait, each), &mut self.topics, &mut out, |_, _, _| false, warnings)?;
+        }
+        if !out.is_empty() {
+            self.warnings.over();
         }
         Ok(out)
     }
@@ -188,7 +200,7 @@ impl StreamConsumer {
                 None => break,
                 Some(Ok(message)) => out.push(to_raw(&message, &mut self.topics)),
                 Some(Err(e)) => {
-                    consumer_error(e)?;
+                    consumer_error(e, &mut self.warnings)?;
                     break;
                 }
             }
@@ -209,6 +221,16 @@ impl StreamConsumer {
     /// The consumer, to commit offsets with.
     pub(crate) fn committer(&self) -> &dyn OffsetCommitter {
         &self.consumer
+    }
+
+    /// The partitions assigned to this member, as topic and partition.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the assignment cannot be read.
+    pub(crate) fn assigned_partitions(&self) -> Result<Vec<(String, i32)>> {
+        let assigned = self.consumer.assignment().map_err(|e| kafka_error("cannot read the assignment", e))?;
+        Ok(assigned.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect())
     }
 
     /// Moves every assigned partition back to its committed offset (the beginning when none
@@ -254,6 +276,7 @@ fn read_into(
     topics: &mut TopicNames,
     records: &mut Vec<RawRecord>,
     mut event: impl FnMut(RDKafkaErrorCode, &Consumed<'_>, &mut TopicNames) -> bool,
+    warnings: &mut RepeatedWarning,
 ) -> Result<()> {
     let mut failed = None;
     // The topic of the last record: a record of the same handle is of the same topic (every
@@ -277,18 +300,24 @@ fn read_into(
         Ok(())
     })?;
     match failed {
-        Some(e) => consumer_error(e),
+        Some(e) => consumer_error(e, warnings),
         None => Ok(()),
     }
 }
 
-/// A consumer error: logged when transient (the next poll tries again), else the error.
-fn consumer_error(e: KafkaError) -> Result<()> {
+/// A consumer error: logged when transient (the next poll tries again; a run of them is
+/// logged as `warnings` says), else the error.
+fn consumer_error(e: KafkaError, warnings: &mut RepeatedWarning) -> Result<()> {
     if !super::is_transient(&e) {
         return Err(kafka_error("cannot consume", e));
     }
-    tracing::warn!(error = %e, "consumer error, retrying");
+    warnings.warn(&e);
     Ok(())
+}
+
+/// The repeated warning of a consumer's transient errors.
+fn consumer_warnings() -> RepeatedWarning {
+    RepeatedWarning::new("consumer error, retrying", RepeatedWarning::EVERY)
 }
 
 /// Topic names, shared by the records read from them.
@@ -339,8 +368,9 @@ fn raw_of(consumed: &Consumed<'_>, topic: Arc<str>) -> RawRecord {
 
 /// A consumer outside the group reading every partition of the global tables' topics.
 pub(crate) struct GlobalConsumer {
-    consumer: BaseConsumer,
+    consumer: LoggedConsumer,
     topics: TopicNames,
+    warnings: RepeatedWarning,
 }
 
 /// What one read of the global consumer got.
@@ -362,8 +392,7 @@ impl GlobalConsumer {
         topics: &[String],
         timeout: Duration,
     ) -> Result<(Self, Vec<(String, i32, i64)>)> {
-        let consumer: BaseConsumer =
-            config.create().map_err(|e| kafka_error("cannot create the global consumer", e))?;
+        let consumer = LoggedConsumer::create(config, "global consumer")?;
         let mut list = TopicPartitionList::new();
         let mut ends = Vec::new();
         for topic in topics {
@@ -382,7 +411,7 @@ impl GlobalConsumer {
             }
         }
         consumer.assign(&list).map_err(|e| kafka_error("cannot assign the global partitions", e))?;
-        Ok((GlobalConsumer { consumer, topics: TopicNames::default() }, ends))
+        Ok((GlobalConsumer { consumer, topics: TopicNames::default(), warnings: consumer_warnings() }, ends))
     }
 
     /// Up to `max` records (and the partitions that reached their end), waiting up to
@@ -394,7 +423,8 @@ impl GlobalConsumer {
     /// (e.g. a topic was deleted, or authorization was refused).
     pub(crate) fn poll_batch(&mut self, max: usize, timeout: Duration) -> Result<GlobalBatch> {
         let mut out = GlobalBatch::default();
-        let mut queue = BatchQueue::new(&self.consumer, max)?;
+        self.consumer.drain_logs();
+        let mut queue = BatchQueue::new(self.consumer.inner(), max)?;
         let at_end = &mut out.at_end;
         let end = |code, consumed: &Consumed<'_>, topics: &mut TopicNames| {
             let ended = code == RDKafkaErrorCode::PartitionEOF;
@@ -403,7 +433,10 @@ impl GlobalConsumer {
             }
             ended
         };
-        read_into(|each| queue.read(timeout, each), &mut self.topics, &mut out.records, end)?;
+        read_into(|each| queue.read(timeout, each), &mut self.topics, &mut out.records, end, &mut self.warnings)?;
+        if !out.records.is_empty() {
+            self.warnings.over();
+        }
         Ok(out)
     }
 }

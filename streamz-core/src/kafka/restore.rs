@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -11,6 +11,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use super::batch::BatchQueue;
 use super::changelog_offsets::{start_offset, watermarks, LogEnd};
 use super::kafka_error;
+use super::logging::LoggedConsumer;
 use crate::runtime::StreamsConfig;
 use crate::{Result, StreamsError};
 
@@ -50,10 +51,13 @@ pub(crate) trait RestoreSink {
 /// A consumer outside the group that reads changelog partitions to their end offsets; it
 /// commits nothing.
 pub(crate) struct RestoreConsumer {
-    consumer: BaseConsumer,
+    consumer: LoggedConsumer,
     /// Where the log ends, open transactions included: decides whether a checkpoint is
     /// inside the changelog.
     log_end: LogEnd,
+    /// Whether it reads `read_committed` (under exactly-once): its end offsets are then last
+    /// stable offsets.
+    read_committed: bool,
     timeout: Duration,
 }
 
@@ -89,8 +93,9 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
 impl RestoreConsumer {
     /// A restore consumer; `timeout` bounds metadata requests and each wait for records.
     pub(crate) fn new(config: &ClientConfig, timeout: Duration) -> Result<Self> {
-        let consumer = config.create().map_err(|e| kafka_error("cannot create the restore consumer", e))?;
-        Ok(RestoreConsumer { consumer, log_end: LogEnd::new(config, timeout)?, timeout })
+        let consumer = LoggedConsumer::create(config, "restore consumer")?;
+        let read_committed = config.get("isolation.level") == Some("read_committed");
+        Ok(RestoreConsumer { consumer, log_end: LogEnd::new(config, timeout)?, read_committed, timeout })
     }
 
     /// Restores every job's changelog partition from its checkpoint (its beginning when
@@ -99,7 +104,11 @@ impl RestoreConsumer {
     /// many at once as have different partition numbers (the end-of-partition event names
     /// only the partition), so a store of `n` tasks restores its `n` partitions in one pass.
     /// Under exactly-once that end is the last stable offset: records of transactions still
-    /// open are not read. Sets each job's `outcome`: what was read (from a checkpoint past
+    /// open are not read; but when a transaction is undecided at or after where the restore
+    /// starts, it first waits until the transaction has ended (committed or aborted): a store
+    /// restored up to it would miss what it commits (a commit whose marker has not reached
+    /// the changelog yet, as after a broker stopped), and its task would go on from a state
+    /// that was never committed. Sets each job's `outcome`: what was read (from a checkpoint past
     /// that end, nothing: the store already holds its own committed writes there), or
     /// `None`, reading nothing, when the checkpoint is outside the partition's offsets (the
     /// partition was deleted and created again, or truncated past it): that store must then
@@ -108,13 +117,17 @@ impl RestoreConsumer {
     /// # Errors
     ///
     /// [`StreamsError::Kafka`] when a partition cannot be read or stops delivering records
-    /// before its end for longer than the timeout; the first error of a sink.
+    /// before its end for longer than the timeout, or a transaction on it stays undecided
+    /// that long (retriable); the first error of a sink.
     pub(crate) fn restore_all(&self, jobs: &mut [RestoreJob<'_>]) -> Result<()> {
         let mut todo = Vec::new();
         for (job_index, job) in jobs.iter_mut().enumerate() {
-            let (low, high) = watermarks(&self.consumer, job.topic, job.partition, self.timeout)?;
-            // Only a checkpoint past the last stable offset needs the end of the whole log.
+            let (low, mut high) = watermarks(self.consumer.inner(), job.topic, job.partition, self.timeout)?;
+            // Under exactly-once the end is the last stable offset, and the end of the whole
+            // log tells whether a transaction is open; otherwise only a checkpoint past the
+            // end needs it.
             let log_end = match job.checkpoint {
+                _ if self.read_committed => self.log_end.get(job.topic, job.partition)?.max(high),
                 Some(offset) if offset > high => self.log_end.get(job.topic, job.partition)?.max(high),
                 _ => high,
             };
@@ -122,6 +135,11 @@ impl RestoreConsumer {
                 job.outcome = Some(None);
                 continue;
             };
+            // A transaction is undecided at `high` and the store is not past it. (A store
+            // already past it holds its own committed writes, made after a zombie opened it.)
+            if from <= high && high < log_end {
+                high = self.stable_end(job.topic, job.partition, high, log_end)?;
+            }
             if high <= from {
                 job.outcome = Some(Some(Restored { from, end: from, records: 0 }));
                 continue;
@@ -153,7 +171,7 @@ impl RestoreConsumer {
                 .map_err(|e| kafka_error("cannot list a changelog partition", e))?;
         }
         self.consumer.assign(&assignment).map_err(|e| kafka_error("cannot assign the changelog partitions", e))?;
-        let mut queue = BatchQueue::new(&self.consumer, READ_BATCH)?;
+        let mut queue = BatchQueue::new(self.consumer.inner(), READ_BATCH)?;
         let mut open = round.len();
         let mut last_progress = Instant::now();
         while open > 0 {
@@ -186,6 +204,7 @@ impl RestoreConsumer {
                 }
                 Ok(())
             })?;
+            self.consumer.drain_logs();
             match read {
                 0 if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
                 0 => {}
@@ -193,6 +212,41 @@ impl RestoreConsumer {
             }
         }
         Ok(())
+    }
+
+    /// Waits until the last stable offset of `topic` `partition` (now `stable`) reaches
+    /// `log_end`: until every transaction with records before `log_end` has ended. Returns
+    /// the last stable offset then.
+    ///
+    /// # Errors
+    ///
+    /// A retriable [`StreamsError::Kafka`] when a transaction is still undecided after the
+    /// timeout.
+    fn stable_end(&self, topic: &str, partition: i32, mut stable: i64, log_end: i64) -> Result<i64> {
+        let started = Instant::now();
+        tracing::info!(
+            topic,
+            partition,
+            stable,
+            log_end,
+            "a transaction on the changelog is undecided: waiting for it to end before restoring"
+        );
+        while stable < log_end {
+            if started.elapsed() > self.timeout {
+                return Err(StreamsError::Kafka {
+                    message: format!(
+                        "changelog `{topic}` [{partition}] holds records of a transaction still undecided after {:?} \
+                         (last stable offset {stable}, log end {log_end}): the store cannot be restored before it ends",
+                        self.timeout
+                    ),
+                    retriable: true,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            stable = watermarks(self.consumer.inner(), topic, partition, self.timeout)?.1;
+        }
+        tracing::info!(topic, partition, stable, waited = ?started.elapsed(), "the changelog's transaction ended");
+        Ok(stable)
     }
 
     /// The error of a restore whose partitions stopped delivering records before their end.

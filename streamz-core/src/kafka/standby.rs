@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -12,6 +12,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use super::batch::BatchQueue;
 use super::changelog_offsets::{watermarks, LogEnd};
 use super::kafka_error;
+use super::logging::LoggedConsumer;
 use crate::{Result, StreamsError};
 
 /// A member of the consumer group and the input partitions assigned to it.
@@ -65,7 +66,7 @@ impl<'a> Reader<'a> {
 /// A consumer outside the group reading changelog partitions as they grow, from the offsets
 /// it is given; it also describes the application's group.
 pub(crate) struct ChangelogTail {
-    consumer: BaseConsumer,
+    consumer: LoggedConsumer,
     /// Where the log ends, open transactions included.
     log_end: LogEnd,
     timeout: Duration,
@@ -74,7 +75,7 @@ pub(crate) struct ChangelogTail {
 impl ChangelogTail {
     /// A tail consumer (`config` as for restoring); `timeout` bounds each request.
     pub(crate) fn new(config: &ClientConfig, timeout: Duration) -> Result<Self> {
-        let consumer = config.create().map_err(|e| kafka_error("cannot create the standby consumer", e))?;
+        let consumer = LoggedConsumer::create(config, "standby consumer")?;
         Ok(ChangelogTail { consumer, log_end: LogEnd::new(config, timeout)?, timeout })
     }
 
@@ -109,7 +110,7 @@ impl ChangelogTail {
     ///
     /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the broker does not answer.
     pub(crate) fn offsets(&self, topic: &str, partition: i32) -> Result<(i64, i64)> {
-        let (low, high) = watermarks(&self.consumer, topic, partition, self.timeout)?;
+        let (low, high) = watermarks(self.consumer.inner(), topic, partition, self.timeout)?;
         Ok((low, self.log_end.get(topic, partition)?.max(high)))
     }
 
@@ -154,7 +155,8 @@ impl ChangelogTail {
         wait: Duration,
         apply: &mut dyn FnMut(&str, i32, i64, &[u8], Option<&[u8]>) -> Result<()>,
     ) -> Result<usize> {
-        let mut queue = BatchQueue::new(&self.consumer, max)?;
+        self.consumer.drain_logs();
+        let mut queue = BatchQueue::new(self.consumer.inner(), max)?;
         let mut n = 0;
         queue.read(wait, |consumed| match consumed.error() {
             None => {

@@ -151,11 +151,34 @@ impl SharedProducer {
         if !state.open.swap(false, Ordering::SeqCst) {
             return false;
         }
-        if let Err(e) = self.inner.abort_transaction(timeout) {
+        if let Err(e) = self.abort_serving_reports(timeout) {
             tracing::warn!(error = %e, "cannot abort the transaction");
             state.abort_pending.store(true, Ordering::SeqCst);
         }
         true
+    }
+
+    /// Aborts the open transaction while another thread serves the producer's delivery
+    /// reports: librdkafka's abort purges the records not yet acknowledged and waits until
+    /// their (failed) delivery reports are served, which nothing else does meanwhile; without
+    /// this, an abort with records in flight waited for its whole timeout and failed ("the
+    /// event queue must be polled for delivery report events"). Then forgets what the reports
+    /// of the aborted transaction said: its records' failures and changelog offsets are not the
+    /// next transaction's.
+    fn abort_serving_reports(&self, timeout: Duration) -> rdkafka::error::KafkaResult<()> {
+        let done = AtomicBool::new(false);
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    self.inner.poll(Duration::from_millis(10));
+                }
+            });
+            let result = self.inner.abort_transaction(timeout);
+            done.store(true, Ordering::SeqCst);
+            result
+        });
+        self.forget_reports();
+        result
     }
 
     /// Aborts the open transaction; returns `false` when the abort failed (e.g. timed out),
@@ -167,7 +190,7 @@ impl SharedProducer {
         if !state.open.swap(false, Ordering::SeqCst) {
             return !state.abort_pending.load(Ordering::SeqCst);
         }
-        match self.inner.abort_transaction(timeout) {
+        match self.abort_serving_reports(timeout) {
             Ok(()) => {
                 state.abort_pending.store(false, Ordering::SeqCst);
                 true

@@ -24,6 +24,8 @@ fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() 
         .inner
         .send(BaseRecord::with_opaque_to("out", 0).key("k").payload("v"))
         .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    // Delivered: the abort has no record to purge, and must end the transaction on the broker.
+    producer.flush(Duration::from_secs(10))?;
     // The abort's EndTxn keeps failing with a retriable error past the abort's timeout.
     cluster.handle().request_errors(Api::EndTxn, &[Err::RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS; 1_000])?;
     assert!(producer.abort_transaction(Duration::from_millis(300)), "a transaction was open");
@@ -39,5 +41,46 @@ fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() 
     let replacement = SharedProducer::transactional(&config, Duration::from_secs(10))?;
     replacement.begin_if_needed()?;
     assert!(replacement.abort_settled(Duration::from_secs(5)));
+    Ok(())
+}
+
+/// librdkafka's abort waits for the delivery reports of the records it purges, which only a
+/// poll serves: with records in flight, an abort that served none waited its whole timeout,
+/// failed ("the event queue must be polled for delivery report events") and left the
+/// producer to be replaced. The reports of the aborted records must not fail the next
+/// transaction either.
+#[test]
+fn an_abort_with_records_in_flight_ends_at_once_and_the_next_transaction_commits() -> crate::Result<()> {
+    let cluster = EmbeddedCluster::start()?;
+    cluster.create_topic("out", 1)?;
+    let config = ClientConfig::new()
+        .set("bootstrap.servers", cluster.bootstrap_servers())
+        .set("transactional.id", "txn-test-2")
+        .set("log_level", "0")
+        .clone();
+    let producer = SharedProducer::transactional(&config, Duration::from_secs(10))?;
+    producer.begin_if_needed()?;
+    // Every produce request fails with a retriable error: the records stay in flight.
+    cluster.handle().request_errors(Api::Produce, &[Err::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 100_000])?;
+    for i in 0..2_000 {
+        let key = format!("k{i}");
+        producer
+            .inner
+            .send(BaseRecord::with_opaque_to("out", 0).key(&key).payload("v"))
+            .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert!(producer.abort_settled(Duration::from_secs(20)), "the abort completed");
+    assert!(started.elapsed() < Duration::from_secs(10), "the abort took {:?}", started.elapsed());
+
+    cluster.handle().clear_request_errors(Api::Produce)?;
+    producer.begin_if_needed()?;
+    producer
+        .inner
+        .send(BaseRecord::with_opaque_to("out", 0).key("after").payload("v"))
+        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    producer.flush(Duration::from_secs(10))?;
+    assert!(producer.commit_transaction(&[], None, Duration::from_secs(10))?, "a transaction committed");
     Ok(())
 }

@@ -269,8 +269,9 @@ impl RunningApp {
 
     /// Counters: `records-processed`, `commits`, `restored-records`, `standby-records`
     /// (changelog records applied to standby replicas), `aborted-transactions`,
-    /// `committed-transactions` and `fenced-producers` (exactly-once), `dropped-records` and
-    /// its breakdown.
+    /// `committed-transactions` and `fenced-producers` (exactly-once), `recovery-retries`
+    /// (attempts to start again from the last commit that failed with an error that may pass,
+    /// e.g. while the cluster was unreachable), `dropped-records` and its breakdown.
     pub fn metrics(&self) -> BTreeMap<String, u64> {
         self.shared.metrics.snapshot()
     }

@@ -1,50 +1,56 @@
-//! Exactly-once: recovering a stream thread from a failed transaction.
+//! Recovering a stream thread from a failed transaction (exactly-once) or an error that may
+//! pass, from the last commit.
 
 use std::time::Duration;
 
 use super::thread::ThreadCore;
 use super::{ProcessingGuarantee, StreamsConfig};
 use crate::kafka::{thread_producer_config, SharedProducer, StreamConsumer};
-use crate::task::TaskId;
 use crate::Result;
 
 impl ThreadCore {
-    /// After a failed transaction: aborts it (or, when the producer was fenced, replaces the
-    /// producer, which aborts it), closes the thread's tasks without committing, creates them
-    /// again — their stores restored from the committed part of their changelogs — and moves
-    /// the consumer back to the committed offsets, so the aborted work is done again.
+    /// The first step of a recovery from the last commit (after a failed transaction, or an
+    /// error that may pass; see the thread's `recover_retrying`), before
+    /// [`restart_tasks`](Self::restart_tasks): ends the open transaction, if any, so that
+    /// nothing of it is ever committed. Aborts it, or, when the producer was fenced or an
+    /// abort does not complete, replaces the producer (the new one, with the same
+    /// transactional id, fences the old one and aborts what it left open). Forgets the
+    /// offsets processed since the last commit.
     ///
     /// # Errors
     ///
-    /// When the producer cannot be replaced, a store cannot be restored, or the consumer
-    /// cannot seek.
-    pub(super) fn recover(&mut self, fenced: bool, consumer: &StreamConsumer) -> Result<()> {
+    /// When a new producer cannot be created or registered.
+    pub(super) fn settle_producer(&mut self, fenced: bool) -> Result<()> {
+        self.offsets.clear();
         let timeout = self.env.config.commit_timeout;
-        let ids: Vec<TaskId> = self.tasks.keys().copied().collect();
+        if !fenced && self.producer.abort_settled(timeout) {
+            // Offsets of changelog records that were aborted: no store's checkpoint.
+            self.producer.take_changelog_offsets();
+        } else {
+            self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
+            self.env.shared.metrics.add("fenced-producers", 1);
+        }
+        Ok(())
+    }
+
+    /// Closes every task without committing, creates the tasks of the consumer's assignment
+    /// again — their stores restored from the committed part of their changelogs — and moves
+    /// the consumer back to the committed offsets.
+    ///
+    /// # Errors
+    ///
+    /// When the assignment cannot be read, a store cannot be restored, or the consumer
+    /// cannot seek.
+    pub(super) fn restart_tasks(&mut self, consumer: &StreamConsumer) -> Result<()> {
         for (_, mut task) in std::mem::take(&mut self.tasks) {
             task.close();
         }
         self.offsets.clear();
-        match fenced {
-            true => {
-                // The new producer, with the same transactional id, fences the old one and
-                // aborts the transaction it left open.
-                self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
-                self.env.shared.metrics.add("fenced-producers", 1);
-            }
-            false if self.producer.abort_settled(timeout) => {
-                // Offsets of changelog records that were aborted: no store's checkpoint.
-                self.producer.take_changelog_offsets();
-            }
-            false => {
-                self.producer = new_producer(&self.env.config, &self.env.bootstrap, &self.client_id, self.index)?;
-                self.env.shared.metrics.add("fenced-producers", 1);
-            }
-        }
+        // From the assignment, not the tasks there were: an earlier attempt may have failed
+        // before it created them all.
+        let ids = self.task_ids(&consumer.assigned_partitions()?);
         self.create_tasks(&ids)?;
-        consumer.rewind_to_committed(timeout)?;
-        self.env.shared.metrics.add("aborted-transactions", 1);
-        tracing::info!(thread = self.index, fenced, tasks = self.tasks.len(), "recovered from a failed transaction");
+        consumer.rewind_to_committed(self.env.config.commit_timeout)?;
         Ok(())
     }
 }

@@ -232,6 +232,17 @@ impl ThreadCore {
 
     /// Creates the tasks `ids` that are not running yet, restores their stores from
     /// their changelogs, then adds them to the thread.
+    /// The tasks reading `partitions` (topic and partition).
+    pub(super) fn task_ids(&self, partitions: &[(String, i32)]) -> Vec<TaskId> {
+        let mut ids = Vec::new();
+        for (topic, partition) in partitions {
+            for &sub in self.readers.get(topic).into_iter().flatten() {
+                ids.push(TaskId { subtopology: sub, partition: *partition });
+            }
+        }
+        ids
+    }
+
     pub(super) fn create_tasks(&mut self, ids: &[TaskId]) -> Result<()> {
         let mut created = Vec::new();
         for &id in ids {
@@ -423,12 +434,7 @@ impl PartitionEvents for Events {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let mut core = lock(&self.core);
         tracing::info!(thread = core.index, partitions = partitions.len(), "partitions assigned");
-        let mut ids = Vec::new();
-        for (topic, partition) in partitions {
-            for &sub in core.readers.get(topic).into_iter().flatten() {
-                ids.push(TaskId { subtopology: sub, partition: *partition });
-            }
-        }
+        let ids = core.task_ids(partitions);
         if let Err(e) = core.create_tasks(&ids) {
             core.error.get_or_insert(e);
         }
@@ -527,9 +533,17 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
                         }
                     }
                     tracing::warn!(thread = index, fenced, migrated, error = %message, "transaction failed, recovering");
-                    lock(&core).recover(fenced, &consumer)?;
+                    recover_retrying(&core, &consumer, fenced)?;
                     // The next commit comes a commit interval later, not at once: meanwhile
                     // the consumer can learn of a rebalance.
+                    last_commit = Instant::now();
+                }
+                // E.g. the broker unreachable past a timeout, a restore that cannot reach its
+                // changelog's end yet: never a reason to stop. What was not committed is done
+                // again from the last commit (under exactly-once, its transaction aborted).
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(thread = index, error = %e, "stream thread error that may pass, recovering");
+                    recover_retrying(&core, &consumer, false)?;
                     last_commit = Instant::now();
                 }
                 Err(e) => return Err(e),
@@ -550,6 +564,77 @@ fn run_loop(index: usize, env: ThreadEnv) -> Result<()> {
     consumer.unsubscribe();
     drop(consumer);
     result
+}
+
+/// The first pause between two attempts of a recovery that failed with an error that may
+/// pass; it doubles after each attempt, up to [`RECOVERY_PAUSE_MAX`].
+const RECOVERY_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest pause between two attempts of a recovery.
+const RECOVERY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recovers the thread from its last commit ([`ThreadCore::recover`]), retrying each step
+/// (settling the producer, restarting the tasks) with a growing pause for as long as it fails
+/// with an error that may pass, until the application shuts down. Logs when a recovery has to
+/// wait and when it ends; counts the attempts that failed (`recovery-retries`). Nothing is
+/// processed or committed meanwhile.
+///
+/// # Errors
+///
+/// The first error that retrying cannot help.
+fn recover_retrying(core: &Arc<Mutex<ThreadCore>>, consumer: &StreamConsumer, fenced: bool) -> Result<()> {
+    let started = Instant::now();
+    let index = lock(core).index;
+    let shared = lock(core).env.shared.clone();
+    let mut failures = 0u64;
+    let mut pause = RECOVERY_PAUSE_MIN;
+    let mut retry = |step: &str, result: Result<()>| -> Result<bool> {
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_retriable() => {
+                failures += 1;
+                shared.metrics.add("recovery-retries", 1);
+                if failures == 1 {
+                    tracing::warn!(thread = index, step, error = %e, "cannot recover yet: retrying until it succeeds");
+                } else {
+                    tracing::debug!(thread = index, step, failures, error = %e, "recovery still failing");
+                }
+                let until = Instant::now() + pause;
+                while Instant::now() < until && !shared.is_shutting_down() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                pause = (pause * 2).min(RECOVERY_PAUSE_MAX);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    // On shutdown the thread's loop ends: it commits nothing moved (the offsets were cleared).
+    while !retry("settling the producer", lock(core).settle_producer(fenced))? {
+        if shared.is_shutting_down() {
+            return Ok(());
+        }
+    }
+    while !retry("restarting the tasks", lock(core).restart_tasks(consumer))? {
+        if shared.is_shutting_down() {
+            return Ok(());
+        }
+    }
+    let core = lock(core);
+    if core.env.config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
+        core.env.shared.metrics.add("aborted-transactions", 1);
+    }
+    match failures {
+        0 => tracing::info!(thread = index, fenced, tasks = core.tasks.len(), "recovered from the last commit"),
+        _ => tracing::info!(
+            thread = index,
+            fenced,
+            tasks = core.tasks.len(),
+            failures,
+            took = ?started.elapsed(),
+            "recovered from the last commit after retrying"
+        ),
+    }
+    Ok(())
 }
 
 /// One turn of a thread's loop: poll a batch, process it, punctuate, commit when due.
