@@ -24,6 +24,8 @@
 #   STREAMZ_KAFKA_HEAP   JVM heap flags   (default "-Xmx1g -Xms256m")
 #   STREAMZ_KAFKA_EXTRA_PROPS            file of broker properties appended last (overrides)
 #   STREAMZ_KAFKA_START_TIMEOUT          seconds to wait for the broker (default 60)
+#   STREAMZ_KAFKA_CLUSTER_ID             cluster id to format a fresh data dir with (default:
+#                                        a new random one; scripts/cluster.sh gives its nodes one)
 
 set -euo pipefail
 
@@ -381,8 +383,8 @@ cmd_start() {
   fi
   write_broker_config
   if [[ ! -f $LOG_DIRS/meta.properties ]]; then
-    local cluster_id
-    cluster_id=$(new_cluster_id)
+    local cluster_id=${STREAMZ_KAFKA_CLUSTER_ID:-}
+    [[ -n $cluster_id ]] || cluster_id=$(new_cluster_id)
     run_class kafka.tools.StorageTool format -t "$cluster_id" -c "$SERVER_PROPS" \
       >"$DATA/format.out" 2>&1 || {
       cat "$DATA/format.out" >&2

@@ -123,15 +123,16 @@ impl KafkaAdmin {
         }
     }
 
-    /// Creates `topic` with `partitions` partitions if it does not exist (for tests, tools and
-    /// examples).
+    /// Creates `topic` with `partitions` partitions and the broker's default replication
+    /// factor if it does not exist (for tests, tools and examples).
     ///
     /// # Errors
     ///
     /// [`StreamsError::Kafka`] when creation fails.
     pub(crate) fn create_topic(&self, topic: &str, partitions: i32, config: &[(&str, &str)]) -> Result<()> {
-        let nt =
-            config.iter().fold(NewTopic::new(topic, partitions, TopicReplication::Fixed(1)), |nt, (k, v)| nt.set(k, v));
+        let nt = config
+            .iter()
+            .fold(NewTopic::new(topic, partitions, TopicReplication::Fixed(-1)), |nt, (k, v)| nt.set(k, v));
         let options = AdminOptions::new().operation_timeout(Some(self.timeout));
         let results =
             block_on(self.admin.create_topics([&nt], &options)).map_err(|e| kafka_error("cannot create topic", e))?;

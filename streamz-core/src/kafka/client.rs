@@ -25,11 +25,35 @@ pub(crate) fn read_ahead(c: &mut ClientConfig) -> &mut ClientConfig {
 /// What every consumer of the application ends its settings with: under exactly-once it reads
 /// only committed records (`read_committed`: an aborted transaction's records are skipped),
 /// and the application's consumer settings (`StreamsConfig::consumer_config`) come last.
-pub(crate) fn with_guarantee_and_overrides(mut c: ClientConfig, config: &StreamsConfig) -> ClientConfig {
+pub(crate) fn with_guarantee_and_overrides(c: ClientConfig, config: &StreamsConfig) -> ClientConfig {
+    with_overrides(c, config, |_| true)
+}
+
+/// Settings of a member of the consumer group, which a consumer outside it (restores,
+/// standbys, global tables) does not take from the application's consumer settings: they
+/// mean nothing there, and librdkafka refuses some combinations (a `max.poll.interval.ms`
+/// below its default session timeout of 45 s).
+const GROUP_MEMBERSHIP: [&str; 7] = [
+    "max.poll.interval.ms",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
+    "partition.assignment.strategy",
+];
+
+/// As [`with_guarantee_and_overrides`], for a consumer outside the group: without the
+/// application's [`GROUP_MEMBERSHIP`] settings.
+pub(crate) fn outside_group_overrides(c: ClientConfig, config: &StreamsConfig) -> ClientConfig {
+    with_overrides(c, config, |key| !GROUP_MEMBERSHIP.contains(&key))
+}
+
+fn with_overrides(mut c: ClientConfig, config: &StreamsConfig, keep: impl Fn(&str) -> bool) -> ClientConfig {
     if config.processing_guarantee == ProcessingGuarantee::ExactlyOnce {
         c.set("isolation.level", "read_committed");
     }
-    for (k, v) in &config.consumer_overrides {
+    for (k, v) in config.consumer_overrides.iter().filter(|(k, _)| keep(k)) {
         c.set(k, v);
     }
     c
@@ -90,7 +114,7 @@ pub(crate) fn thread_producer_config(
 }
 
 /// A consumer outside the group, for global tables; the application's consumer settings
-/// apply to it too.
+/// apply to it too, but for those of group membership.
 pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, client_id: &str) -> ClientConfig {
     let mut c = base(config, bootstrap, client_id);
     read_ahead(&mut c)
@@ -101,7 +125,7 @@ pub(crate) fn global_consumer_config(config: &StreamsConfig, bootstrap: &str, cl
         .set("auto.offset.reset", "earliest")
         // The initial load ends at each partition's end, which can lie past its last record.
         .set("enable.partition.eof", "true");
-    with_guarantee_and_overrides(c, config)
+    outside_group_overrides(c, config)
 }
 
 #[cfg(test)]
@@ -143,6 +167,27 @@ mod tests {
         for c in [consumer_config(&exactly_once, "b:9092", "c"), restore_consumer_config(&exactly_once, "b:9092", "c")]
         {
             assert_eq!(c.get("isolation.level"), Some("read_committed"));
+        }
+    }
+
+    #[test]
+    fn consumers_outside_the_group_take_no_group_membership_settings_of_the_application() {
+        // librdkafka refused to create such a consumer (max.poll.interval.ms below its
+        // default session timeout of 45 s), so the application could not start.
+        let config = StreamsConfig::new("app")
+            .consumer_config("max.poll.interval.ms", "10000")
+            .consumer_config("session.timeout.ms", "6000")
+            .consumer_config("fetch.min.bytes", "1000");
+        let member = consumer_config(&config, "b:9092", "c");
+        assert_eq!(member.get("max.poll.interval.ms"), Some("10000"));
+        assert_eq!(member.get("session.timeout.ms"), Some("6000"));
+        for outside in [restore_consumer_config(&config, "b:9092", "c"), global_consumer_config(&config, "b:9092", "c")]
+        {
+            assert_eq!(outside.get("max.poll.interval.ms"), None);
+            assert_eq!(outside.get("session.timeout.ms"), None);
+            assert_eq!(outside.get("fetch.min.bytes"), Some("1000"), "other settings apply");
+            let created: rdkafka::error::KafkaResult<rdkafka::consumer::BaseConsumer> = outside.create();
+            assert!(created.is_ok(), "librdkafka refuses the configuration: {:?}", created.err());
         }
     }
 

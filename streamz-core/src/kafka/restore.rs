@@ -85,7 +85,7 @@ pub(crate) fn restore_consumer_config(config: &StreamsConfig, bootstrap: &str, c
         // Smaller fetches than a stream thread's 10 MiB: as fast here, in less memory.
         .set("max.partition.fetch.bytes", "524288")
         .set("fetch.max.bytes", "8388608");
-    let mut c = super::client::with_guarantee_and_overrides(c, config);
+    let mut c = super::client::outside_group_overrides(c, config);
     c.set("enable.partition.eof", "true");
     c
 }

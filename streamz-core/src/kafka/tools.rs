@@ -74,8 +74,9 @@ impl KafkaClient {
         Ok(client)
     }
 
-    /// Creates `topic` with `partitions` partitions, if it does not exist, and waits (up to
-    /// 10 s) until the cluster lists it, so an application started next finds it.
+    /// Creates `topic` with `partitions` partitions (with the broker's default replication
+    /// factor), if it does not exist, and waits (up to 10 s) until the cluster lists it, so an
+    /// application started next finds it.
     ///
     /// # Errors
     ///
@@ -264,6 +265,7 @@ impl KafkaClient {
 
     /// As [`KafkaClient::read_raw`], choosing the isolation level: with `committed_only`,
     /// only records of committed transactions (and non-transactional ones) are returned.
+    /// Errors that may pass (a broker of the cluster down) are waited out.
     ///
     /// # Errors
     ///
@@ -298,8 +300,13 @@ impl KafkaClient {
         let mut records = Vec::new();
         let (start, mut last) = (Instant::now(), Instant::now());
         while start.elapsed() < timeout && !(records.len() >= min && last.elapsed() > Duration::from_millis(500)) {
-            let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
-            let message = message.map_err(|e| kafka_error("cannot consume", e))?;
+            let message = match consumer.poll(Duration::from_millis(100)) {
+                None => continue,
+                Some(Ok(message)) => message,
+                // A broker of the cluster down (the client reads from the others): go on.
+                Some(Err(e)) if super::is_transient(&e) => continue,
+                Some(Err(e)) => return Err(kafka_error("cannot consume", e)),
+            };
             records.push(to_raw(&message, &mut topics));
             last = Instant::now();
         }

@@ -98,7 +98,7 @@ impl StreamsConfig {
             default_store_backend: StoreBackend::RocksDb,
             #[cfg(not(feature = "rocksdb"))]
             default_store_backend: StoreBackend::InMemory,
-            replication_factor: 1,
+            replication_factor: -1,
             policies: Policies::default(),
             poll_timeout: Duration::from_millis(100),
             max_poll_records: 2_000,
@@ -340,7 +340,10 @@ impl StreamsConfig {
         env
     }
 
-    /// Replication factor of internal topics (1 by default, for a single broker).
+    /// Replication factor of the internal topics the application creates (repartition topics,
+    /// changelogs): by default (`-1`) the broker's `default.replication.factor`, as Kafka
+    /// Streams' `replication.factor`. Set it on a cluster whose default does not suit them
+    /// (e.g. 3 where the default is 1).
     pub fn replication_factor(mut self, n: i32) -> Self {
         self.replication_factor = n;
         self
