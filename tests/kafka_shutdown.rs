@@ -1,8 +1,9 @@
-//! Graceful shutdown on SIGTERM: the application stops, commits and leaves the group.
+//! Graceful shutdown on SIGTERM: the application stops, commits and leaves the group, in
+//! a few seconds.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{bootstrap, unique};
 use streamz::kafka::KafkaClient;
@@ -39,8 +40,12 @@ fn sigterm_closes_the_app_after_a_final_commit() -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(500));
         std::process::Command::new("kill").args(["-TERM", &pid]).status()
     });
+    let started = Instant::now();
     running.run_until_shutdown_signal()?;
+    let closing = started.elapsed();
     assert!(killer.join().expect("kill thread").map(|s| s.success()).unwrap_or(false));
+    // The signal comes after 500 ms; the final commit and leaving the group take little more.
+    assert!(closing < Duration::from_secs(10), "closing took {closing:?}");
 
     // A second run of the same application starts from the committed offsets: it sees no
     // old input, so it writes nothing for it.
@@ -50,8 +55,13 @@ fn sigterm_closes_the_app_after_a_final_commit() -> anyhow::Result<()> {
         .cache_max_bytes(0)
         .bootstrap_servers(bootstrap())
         .commit_interval(Duration::from_millis(100));
+    let started = Instant::now();
     let again = App::new(builder.build()?, config)?.start()?;
     assert!(again.wait_for_state(AppState::Running, Duration::from_secs(30)));
+    // Had the first instance not left the group, the group would wait for its session to
+    // time out (10 s) before giving the partitions to this one.
+    let joined = started.elapsed();
+    assert!(joined < Duration::from_secs(8), "the second instance got its partitions after {joined:?}");
     std::thread::sleep(Duration::from_secs(2));
     let processed = again.metrics().get("records-processed").copied().unwrap_or(0);
     again.close()?;

@@ -198,20 +198,27 @@ fn last_record_of(records: &[RawRecord], key: &str) -> anyhow::Result<(Vec<u8>, 
     Ok((record.key.clone().unwrap_or_default(), record.value.clone().unwrap_or_default()))
 }
 
-#[test]
-fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Result<()> {
-    let Setup { input, app_id, dir, client, changelog } = Setup::new("inflight-txn")?;
-
-    // `k1` counts 55, `k0` 5.
+/// Runs the counting application over `PER_RUN` records, after which `k1` counts 55 and `k0`
+/// 5, then opens a transaction on the changelog that sets `k0`'s count to `k1`'s (55), as a
+/// previous owner's last one; returns its producer.
+fn count_then_open_transaction(setup: &Setup) -> anyhow::Result<ThreadedProducer<DefaultProducerContext>> {
+    let Setup { input, app_id, dir, client, changelog } = setup;
     let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
-    run_with(&client, &input, &app_id, &dir, keys, PER_RUN, || Ok(()))?;
-    // A previous owner's last transaction: it set `k0`'s count to `k1`'s (55) and sent the
-    // input offsets (nothing new consumed), and its commit is still on its way.
+    run_with(client, input, app_id, dir, keys, PER_RUN, || Ok(()))?;
     // One changelog record per input record (no record cache).
-    let changelog_records = client.read_raw(&changelog, PER_RUN, Duration::from_secs(30))?;
+    let changelog_records = client.read_raw(changelog, PER_RUN, Duration::from_secs(30))?;
     let (_, k1_count) = last_record_of(&changelog_records, "k1")?;
     let (k0, _) = last_record_of(&changelog_records, "k0")?;
-    let owner = open_transaction(&changelog, &k0, &k1_count)?;
+    open_transaction(changelog, &k0, &k1_count)
+}
+
+#[test]
+fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Result<()> {
+    let setup = Setup::new("inflight-txn")?;
+    // A previous owner's last transaction: it set `k0`'s count to `k1`'s (55) and sent the
+    // input offsets (nothing new consumed), and its commit is still on its way.
+    let owner = count_then_open_transaction(&setup)?;
+    let Setup { input, app_id, dir, client, .. } = setup;
     let group: BaseConsumer =
         ClientConfig::new().set("bootstrap.servers", bootstrap()).set("group.id", &app_id).create()?;
     let mut offsets = rdkafka::TopicPartitionList::new();
@@ -241,18 +248,12 @@ fn a_commit_in_flight_at_assignment_is_waited_for_and_restored() -> anyhow::Resu
 
 #[test]
 fn a_transaction_undecided_on_the_changelog_is_waited_for_before_restoring() -> anyhow::Result<()> {
-    let Setup { input, app_id, dir, client, changelog } = Setup::new("undecided-txn")?;
-
-    // `k1` counts 55, `k0` 5.
-    let keys: Vec<String> = (0..PER_RUN).map(|i| if i < 50 { "k1".into() } else { format!("k{}", i % KEYS) }).collect();
-    run_with(&client, &input, &app_id, &dir, keys, PER_RUN, || Ok(()))?;
-    let changelog_records = client.read_raw(&changelog, PER_RUN, Duration::from_secs(30))?;
-    let (_, k1_count) = last_record_of(&changelog_records, "k1")?;
-    let (k0, _) = last_record_of(&changelog_records, "k0")?;
+    let setup = Setup::new("undecided-txn")?;
     // A transaction that sets `k0`'s count to 55, decided but not yet marked on the
     // changelog (so the changelog's last stable offset stays before it), and a store that
     // must be restored from the beginning: its local state is gone.
-    let owner = open_transaction(&changelog, &k0, &k1_count)?;
+    let owner = count_then_open_transaction(&setup)?;
+    let Setup { input, app_id, dir, client, changelog } = setup;
     let stable = end_offset(&changelog, "read_committed")?;
     std::fs::remove_dir_all(&dir)?;
     // The marker arrives while the next run restores.

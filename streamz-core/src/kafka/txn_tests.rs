@@ -9,21 +9,33 @@ use rdkafka::ClientConfig;
 use crate::kafka::{EmbeddedCluster, SharedProducer};
 use crate::StreamsError;
 
-#[test]
-fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() -> crate::Result<()> {
+/// An embedded cluster with topic `out`, and the configuration of a transactional producer
+/// with id `id` on it.
+fn cluster_and_config(id: &str) -> crate::Result<(EmbeddedCluster, ClientConfig)> {
     let cluster = EmbeddedCluster::start()?;
     cluster.create_topic("out", 1)?;
     let config = ClientConfig::new()
         .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("transactional.id", "txn-test-1")
+        .set("transactional.id", id)
         .set("log_level", "0")
         .clone();
-    let producer = SharedProducer::transactional(&config, Duration::from_secs(10))?;
-    producer.begin_if_needed()?;
+    Ok((cluster, config))
+}
+
+/// Sends a record of key `key` to `out`.
+fn send(producer: &SharedProducer, key: &str) -> crate::Result<()> {
     producer
         .inner
-        .send(BaseRecord::with_opaque_to("out", 0).key("k").payload("v"))
-        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+        .send(BaseRecord::with_opaque_to("out", 0).key(key).payload("v"))
+        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))
+}
+
+#[test]
+fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() -> crate::Result<()> {
+    let (cluster, config) = cluster_and_config("txn-test-1")?;
+    let producer = SharedProducer::transactional(&config, Duration::from_secs(10))?;
+    producer.begin_if_needed()?;
+    send(&producer, "k")?;
     // Delivered: the abort has no record to purge, and must end the transaction on the broker.
     producer.flush(Duration::from_secs(10))?;
     // The abort's EndTxn keeps failing with a retriable error past the abort's timeout.
@@ -51,23 +63,13 @@ fn after_an_abort_that_timed_out_the_next_transaction_asks_for_a_new_producer() 
 /// transaction either.
 #[test]
 fn an_abort_with_records_in_flight_ends_at_once_and_the_next_transaction_commits() -> crate::Result<()> {
-    let cluster = EmbeddedCluster::start()?;
-    cluster.create_topic("out", 1)?;
-    let config = ClientConfig::new()
-        .set("bootstrap.servers", cluster.bootstrap_servers())
-        .set("transactional.id", "txn-test-2")
-        .set("log_level", "0")
-        .clone();
+    let (cluster, config) = cluster_and_config("txn-test-2")?;
     let producer = SharedProducer::transactional(&config, Duration::from_secs(10))?;
     producer.begin_if_needed()?;
     // Every produce request fails with a retriable error: the records stay in flight.
     cluster.handle().request_errors(Api::Produce, &[Err::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 100_000])?;
     for i in 0..2_000 {
-        let key = format!("k{i}");
-        producer
-            .inner
-            .send(BaseRecord::with_opaque_to("out", 0).key(&key).payload("v"))
-            .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+        send(&producer, &format!("k{i}"))?;
     }
     std::thread::sleep(Duration::from_millis(300));
     let started = std::time::Instant::now();
@@ -76,10 +78,7 @@ fn an_abort_with_records_in_flight_ends_at_once_and_the_next_transaction_commits
 
     cluster.handle().clear_request_errors(Api::Produce)?;
     producer.begin_if_needed()?;
-    producer
-        .inner
-        .send(BaseRecord::with_opaque_to("out", 0).key("after").payload("v"))
-        .map_err(|(e, _)| crate::kafka::kafka_error("send", e))?;
+    send(&producer, "after")?;
     producer.flush(Duration::from_secs(10))?;
     assert!(producer.commit_transaction(&[], None, Duration::from_secs(10))?, "a transaction committed");
     Ok(())

@@ -230,8 +230,6 @@ impl ThreadCore {
         }
     }
 
-    /// Creates the tasks `ids` that are not running yet, restores their stores from
-    /// their changelogs, then adds them to the thread.
     /// The tasks reading `partitions` (topic and partition).
     pub(super) fn task_ids(&self, partitions: &[(String, i32)]) -> Vec<TaskId> {
         let mut ids = Vec::new();
@@ -243,6 +241,8 @@ impl ThreadCore {
         ids
     }
 
+    /// Creates the tasks `ids` that are not running yet, restores their stores from
+    /// their changelogs, then adds them to the thread.
     pub(super) fn create_tasks(&mut self, ids: &[TaskId]) -> Result<()> {
         let mut created = Vec::new();
         for &id in ids {
@@ -572,9 +572,11 @@ const RECOVERY_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis
 /// The longest pause between two attempts of a recovery.
 const RECOVERY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Recovers the thread from its last commit ([`ThreadCore::recover`]), retrying each step
-/// (settling the producer, restarting the tasks) with a growing pause for as long as it fails
-/// with an error that may pass, until the application shuts down. Logs when a recovery has to
+/// Recovers the thread from its last commit after a failed transaction or an error that may
+/// pass: settles the producer ([`ThreadCore::settle_producer`]: aborts the open transaction,
+/// or replaces the producer when `fenced`), then starts the tasks again
+/// ([`ThreadCore::restart_tasks`]). Retries each step with a growing pause for as long as it
+/// fails with an error that may pass, until the application shuts down. Logs when a recovery has to
 /// wait and when it ends; counts the attempts that failed (`recovery-retries`). Nothing is
 /// processed or committed meanwhile.
 ///
