@@ -100,9 +100,10 @@ impl RestoreConsumer {
 
     /// Restores every job's changelog partition from its checkpoint (its beginning when
     /// `None`) up to the partition's end offset at the time of the call, and passes each
-    /// record's offset, key and value to the job's sink. Partitions are read together, as
-    /// many at once as have different partition numbers (the end-of-partition event names
-    /// only the partition), so a store of `n` tasks restores its `n` partitions in one pass.
+    /// record's offset, key and value to the job's sink. Every partition is read in one pass
+    /// (records and end-of-partition events name their topic and partition), so the stores
+    /// of a task, and a store of `n` tasks, restore together: one wait for the ends, not one
+    /// per store.
     /// Under exactly-once that end is the last stable offset: records of transactions still
     /// open are not read; but when a transaction is undecided at or after where the restore
     /// starts, it first waits until the transaction has ended (committed or aborted): a store
@@ -146,22 +147,20 @@ impl RestoreConsumer {
             }
             todo.push(Reading { job: job_index, from, end: high, records: 0, done: false });
         }
-        while !todo.is_empty() {
-            let (mut round, rest): (Vec<Reading>, Vec<Reading>) = split_round(todo, |r| jobs[r.job].partition);
-            let result = self.read_round(jobs, &mut round);
-            let _ = self.consumer.unassign();
-            result?;
-            for r in round {
-                jobs[r.job].outcome = Some(Some(Restored { from: r.from, end: r.end, records: r.records }));
-            }
-            todo = rest;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let result = self.read_all(jobs, &mut todo);
+        let _ = self.consumer.unassign();
+        result?;
+        for r in todo {
+            jobs[r.job].outcome = Some(Some(Restored { from: r.from, end: r.end, records: r.records }));
         }
         Ok(())
     }
 
-    /// Reads the partitions of `round` (all with different partition numbers) together until
-    /// each reached its end.
-    fn read_round(&self, jobs: &mut [RestoreJob<'_>], round: &mut [Reading]) -> Result<()> {
+    /// Reads the partitions of `round` together until each reached its end.
+    fn read_all(&self, jobs: &mut [RestoreJob<'_>], round: &mut [Reading]) -> Result<()> {
         let mut assignment = TopicPartitionList::new();
         for r in round.iter() {
             let job = &mut jobs[r.job];
@@ -280,13 +279,6 @@ struct Reading {
     end: i64,
     records: u64,
     done: bool,
-}
-
-/// Splits `todo` into the readings of one round (the first of each partition number, in
-/// order) and the rest.
-fn split_round(todo: Vec<Reading>, partition: impl Fn(&Reading) -> i32) -> (Vec<Reading>, Vec<Reading>) {
-    let mut taken = std::collections::HashSet::new();
-    todo.into_iter().partition(|r| taken.insert(partition(r)))
 }
 
 #[cfg(test)]
