@@ -230,7 +230,7 @@ impl StreamConsumer {
     /// [`StreamsError::Kafka`](crate::StreamsError::Kafka) when the assignment cannot be read.
     pub(crate) fn assigned_partitions(&self) -> Result<Vec<(String, i32)>> {
         let assigned = self.consumer.assignment().map_err(|e| kafka_error("cannot read the assignment", e))?;
-        Ok(assigned.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect())
+        Ok(partitions(&assigned))
     }
 
     /// Moves every assigned partition back to its committed offset (the beginning when none

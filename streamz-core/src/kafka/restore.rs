@@ -127,10 +127,9 @@ impl RestoreConsumer {
             // Under exactly-once the end is the last stable offset, and the end of the whole
             // log tells whether a transaction is open; otherwise only a checkpoint past the
             // end needs it.
-            let log_end = match job.checkpoint {
-                _ if self.read_committed => self.log_end.get(job.topic, job.partition)?.max(high),
-                Some(offset) if offset > high => self.log_end.get(job.topic, job.partition)?.max(high),
-                _ => high,
+            let log_end = match self.read_committed || job.checkpoint.is_some_and(|offset| offset > high) {
+                true => self.log_end.get(job.topic, job.partition)?.max(high),
+                false => high,
             };
             let Some(from) = start_offset(job.checkpoint, low, log_end) else {
                 job.outcome = Some(None);
@@ -159,10 +158,10 @@ impl RestoreConsumer {
         Ok(())
     }
 
-    /// Reads the partitions of `round` together until each reached its end.
-    fn read_all(&self, jobs: &mut [RestoreJob<'_>], round: &mut [Reading]) -> Result<()> {
+    /// Reads the partitions of `readings` together until each reached its end.
+    fn read_all(&self, jobs: &mut [RestoreJob<'_>], readings: &mut [Reading]) -> Result<()> {
         let mut assignment = TopicPartitionList::new();
-        for r in round.iter() {
+        for r in readings.iter() {
             let job = &mut jobs[r.job];
             job.sink.start(r.from, r.end)?;
             assignment
@@ -171,12 +170,12 @@ impl RestoreConsumer {
         }
         self.consumer.assign(&assignment).map_err(|e| kafka_error("cannot assign the changelog partitions", e))?;
         let mut queue = BatchQueue::new(self.consumer.inner(), READ_BATCH)?;
-        let mut open = round.len();
+        let mut open = readings.len();
         let mut last_progress = Instant::now();
         while open > 0 {
             let read = queue.read(Duration::from_millis(100), |consumed| {
                 let partition = consumed.partition();
-                let reading = round.iter_mut().find(|r| {
+                let reading = readings.iter_mut().find(|r| {
                     !r.done && jobs[r.job].partition == partition && jobs[r.job].topic.as_bytes() == consumed.topic()
                 });
                 let ended = match (consumed.error(), reading) {
@@ -205,7 +204,7 @@ impl RestoreConsumer {
             })?;
             self.consumer.drain_logs();
             match read {
-                0 if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, round)),
+                0 if last_progress.elapsed() > self.timeout => return Err(self.stalled(jobs, readings)),
                 0 => {}
                 _ => last_progress = Instant::now(),
             }
@@ -249,8 +248,8 @@ impl RestoreConsumer {
     }
 
     /// The error of a restore whose partitions stopped delivering records before their end.
-    fn stalled(&self, jobs: &[RestoreJob<'_>], round: &[Reading]) -> StreamsError {
-        let waiting: Vec<String> = round
+    fn stalled(&self, jobs: &[RestoreJob<'_>], readings: &[Reading]) -> StreamsError {
+        let waiting: Vec<String> = readings
             .iter()
             .filter(|r| !r.done)
             .map(|r| {
